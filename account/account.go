@@ -3,8 +3,8 @@
 package account
 
 import (
-	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -55,6 +55,9 @@ var (
 	ErrExists         = errors.New("account: username already taken")
 	ErrBadCredentials = errors.New("account: wrong username or password")
 	ErrInvalid        = errors.New("account: invalid input")
+	// ErrNoSession means the token is unknown, expired, or belongs to a
+	// user who was deactivated since: the caller must sign in again.
+	ErrNoSession = errors.New("account: no valid session")
 )
 
 // Options tunes a Store. Zero values pick safe defaults.
@@ -73,35 +76,38 @@ type Options struct {
 type Store struct {
 	rdb  redis.UniversalClient
 	opts Options
+
+	// dummyOnce/dummyHash give Authenticate a real hash to verify against
+	// when the username is unknown, so that case costs as much as a wrong
+	// password. Computed lazily: the first such sign-in pays for it.
+	dummyOnce sync.Once
+	dummyHash string
 }
+
+// Defaults for Options.
+const (
+	DefaultSessionTTL    = 12 * time.Hour
+	DefaultArgon2Time    = 2
+	DefaultArgon2Memory  = 19 * 1024 // KiB
+	DefaultArgon2Threads = 1
+)
 
 // NewStore returns a Store on rdb.
 func NewStore(rdb redis.UniversalClient, opts Options) *Store {
-	panic("TODO")
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = DefaultSessionTTL
+	}
+	if opts.Argon2Time == 0 {
+		opts.Argon2Time = DefaultArgon2Time
+	}
+	if opts.Argon2Memory == 0 {
+		opts.Argon2Memory = DefaultArgon2Memory
+	}
+	if opts.Argon2Threads == 0 {
+		opts.Argon2Threads = DefaultArgon2Threads
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{rdb: rdb, opts: opts}
 }
-
-// Create adds a user; the username is unique (case-insensitive).
-func (s *Store) Create(ctx context.Context, nu NewUser) (User, error) { panic("TODO") }
-
-// Get returns the user with the given id.
-func (s *Store) Get(ctx context.Context, id string) (User, error) { panic("TODO") }
-
-// ByUsername returns the user with the given username (case-insensitive).
-func (s *Store) ByUsername(ctx context.Context, username string) (User, error) { panic("TODO") }
-
-// List returns users ordered by display name; an empty role lists everyone.
-func (s *Store) List(ctx context.Context, role Role) ([]User, error) { panic("TODO") }
-
-// Authenticate checks a username and password and returns the active user.
-func (s *Store) Authenticate(ctx context.Context, username, password string) (User, error) {
-	panic("TODO")
-}
-
-// CreateSession starts a session for userID and returns its secret token.
-func (s *Store) CreateSession(ctx context.Context, userID string) (string, error) { panic("TODO") }
-
-// SessionUser returns the active user behind a session token and extends the session.
-func (s *Store) SessionUser(ctx context.Context, token string) (User, error) { panic("TODO") }
-
-// DeleteSession ends a session.
-func (s *Store) DeleteSession(ctx context.Context, token string) error { panic("TODO") }
