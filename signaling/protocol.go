@@ -1,0 +1,110 @@
+package signaling
+
+import (
+	"github.com/bomca/lecturelink/account"
+	"github.com/pion/webrtc/v4"
+)
+
+// ProtocolVersion is sent in the hello message; see docs/protocol.md.
+const ProtocolVersion = 1
+
+// Client message types.
+const (
+	msgJoin      = "join"
+	msgStart     = "start"
+	msgEnd       = "end"
+	msgLeave     = "leave"
+	msgOffer     = "offer"
+	msgAnswer    = "answer"
+	msgCandidate = "candidate"
+)
+
+// Server message types.
+const (
+	msgHello        = "hello"
+	msgJoined       = "joined"
+	msgLecture      = "lecture"
+	msgParticipants = "participants"
+	msgError        = "error"
+)
+
+// Error codes sent to clients, listed in docs/protocol.md.
+const (
+	codeBadJSON       = "bad_json"
+	codeUnknownType   = "unknown_type"
+	codeTooLarge      = "too_large"
+	codeRateLimited   = "rate_limited"
+	codeBadRequest    = "bad_request"
+	codeBadSDP        = "bad_sdp"
+	codeBadCandidate  = "bad_candidate"
+	codeNotFound      = "not_found"
+	codeForbidden     = "forbidden"
+	codeNotJoined     = "not_joined"
+	codeAlreadyJoined = "already_joined"
+	codeNotLive       = "not_live"
+	codeTooEarly      = "too_early"
+	codeEnded         = "ended"
+	codeInternal      = "internal"
+)
+
+// inbound is any message a client may send; unused fields stay empty.
+type inbound struct {
+	Type      string                   `json:"type"`
+	LectureID string                   `json:"lectureId"`
+	PC        string                   `json:"pc"`
+	SDP       string                   `json:"sdp"`
+	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type helloMsg struct {
+	Type   string       `json:"type"`
+	V      int          `json:"v"`
+	User   account.User `json:"user"`
+	ConnID string       `json:"connId"`
+}
+
+type joinedMsg struct {
+	Type       string      `json:"type"`
+	Lecture    LectureView `json:"lecture"`
+	Role       string      `json:"role"`
+	CanPublish bool        `json:"canPublish"`
+	CanEnd     bool        `json:"canEnd"`
+}
+
+type lectureMsg struct {
+	Type    string      `json:"type"`
+	Lecture LectureView `json:"lecture"`
+}
+
+// Participant is one connection in a lecture's room, as clients see it.
+type Participant struct {
+	ConnID      string `json:"connId"`
+	UserID      string `json:"userId"`
+	DisplayName string `json:"displayName"`
+	Role        string `json:"role"`
+	SiteID      string `json:"siteId"`
+}
+
+type participantsMsg struct {
+	Type         string        `json:"type"`
+	Participants []Participant `json:"participants"`
+}
+
+type sdpMsg struct {
+	Type string `json:"type"`
+	PC   string `json:"pc"`
+	SDP  string `json:"sdp"`
+}
+
+type candidateMsg struct {
+	Type      string                   `json:"type"`
+	PC        string                   `json:"pc"`
+	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type errorMsg struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     string `json:"ref,omitempty"`
+}

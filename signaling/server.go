@@ -1,0 +1,142 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bomca/lecturelink/account"
+	"github.com/bomca/lecturelink/attendance"
+	"github.com/bomca/lecturelink/schedule"
+	"github.com/bomca/lecturelink/sfu"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is everything the signaling server needs; cmd/lecturelink builds it.
+type Config struct {
+	Logger     *slog.Logger
+	Accounts   *account.Store
+	Schedule   *schedule.Store
+	Attendance *attendance.Store
+	SFU        *sfu.SFU
+	// Web is the browser app, served at /.
+	Web fs.FS
+	// Ready reports whether dependencies (Redis) answer; used by /readyz.
+	Ready func(context.Context) error
+	// Metrics registers the server's metrics (nil: not registered).
+	Metrics prometheus.Registerer
+	// AllowedOrigins are extra origins (scheme://host[:port]) whose pages may
+	// open the WebSocket; the serving host itself is always allowed.
+	AllowedOrigins []string
+	// StartEarly is how long before its scheduled start a lecture may be started (default 30m).
+	StartEarly time.Duration
+	// PingInterval is how often the server pings each WebSocket (default 10s);
+	// a client silent for three intervals is considered gone.
+	PingInterval time.Duration
+	// InsecureCookies drops the Secure attribute (only for plain-HTTP tests on
+	// non-localhost hosts; browsers accept Secure cookies on localhost).
+	InsecureCookies bool
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the HTTP and WebSocket front of lecturelink.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+	logins  *loginLimiter
+
+	mu       sync.Mutex
+	rooms    map[string]*room
+	clients  map[*client]struct{}
+	closing  bool
+	nextConn uint64
+	wg       sync.WaitGroup // client goroutines
+}
+
+// New validates cfg and builds a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Accounts == nil || cfg.Schedule == nil || cfg.Attendance == nil || cfg.SFU == nil {
+		return nil, errors.New("signaling: accounts, schedule, attendance and SFU are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StartEarly == 0 {
+		cfg.StartEarly = 30 * time.Minute
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func(context.Context) error { return nil }
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("signaling: metrics: %w", err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: m,
+		logins:  newLoginLimiter(cfg.Now),
+		rooms:   make(map[string]*room),
+		clients: make(map[*client]struct{}),
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving the API, the WebSocket and the app.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Recover closes attendance intervals left open by a previous process that
+// died without recording its clients' leaves; each is closed at the
+// connection's last recorded sign of life. Call it once before serving.
+func (s *Server) Recover(ctx context.Context) error {
+	ids, err := s.cfg.Attendance.OpenLectures(ctx)
+	if err != nil {
+		return fmt.Errorf("signaling: recover: %w", err)
+	}
+	for _, id := range ids {
+		n, err := s.cfg.Attendance.CloseOpen(ctx, id, attendance.ReasonRecovered)
+		if err != nil {
+			return fmt.Errorf("signaling: recover lecture %s: %w", id, err)
+		}
+		s.log.Info("closed attendance left open by a previous run", "lecture", id, "connections", n)
+	}
+	return nil
+}
+
+// Shutdown disconnects every WebSocket client (recording their leaves) and
+// waits for their goroutines, or for ctx to expire.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	clients := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("signaling: shutdown: %w", ctx.Err())
+	}
+}
