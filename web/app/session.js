@@ -1,0 +1,770 @@
+// The client of the lecturelink signaling protocol v1 (docs/protocol.md).
+//
+// One LectureSession is one open lecture page: one WebSocket, and up to two
+// RTCPeerConnections — `pub` (this browser offers; the lecturer's camera and
+// microphone) and `sub` (the server offers; every track of the lecture).
+// When the socket drops, the peers are closed and the session reconnects with
+// exponential backoff and jitter, then sends `join` again; the server answers
+// with fresh offers, and a publisher publishes again.
+
+import { t } from './strings.js';
+
+/** @typedef {import('./types.js').Lecture} Lecture */
+/** @typedef {import('./types.js').Participant} Participant */
+/** @typedef {import('./types.js').User} User */
+
+/**
+ * What the room shows. See computeState for how it is derived.
+ * @typedef {'waiting' | 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error'} RoomState
+ */
+
+/** @typedef {'pub' | 'sub'} PcName */
+
+/**
+ * @typedef {{type: 'state', state: RoomState}
+ *   | {type: 'joined'}
+ *   | {type: 'lecture', lecture: Lecture}
+ *   | {type: 'participants', participants: Participant[]}
+ *   | {type: 'remote', stream: MediaStream}
+ *   | {type: 'notice', code: string, message: string, ref: string}} SessionEvent
+ */
+
+/**
+ * @typedef {object} SessionOptions
+ * @property {string} lectureId
+ * @property {string} [url] WebSocket URL; default: /ws on the page's origin
+ * @property {RTCConfiguration} [rtcConfig]
+ * @property {() => Promise<boolean>} [isSignedIn] asked when a socket fails
+ *   before `hello`; answering false ends the session with an error
+ *   (the upgrade is refused with 401 when the session cookie has expired,
+ *   which a browser WebSocket cannot see)
+ */
+
+/** Reconnect backoff: first retry after 0.5–1 s, doubling up to 7.5–15 s. */
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 15000;
+/** A socket that has not been `joined` this long after opening is retried. */
+const JOIN_TIMEOUT_MS = 15000;
+/** An ICE connection `disconnected` this long is rebuilt from scratch. */
+const ICE_DISCONNECTED_MS = 10000;
+/** Consecutive broken `sub` offers before giving up. */
+const MAX_SUB_FAILURES = 3;
+
+/**
+ * @param {unknown} v
+ * @returns {v is Record<string, any>}
+ */
+function isObject(v) {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** @returns {string} */
+function defaultUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws`;
+}
+
+export class LectureSession {
+  /** The publishing peer connection (browser offers), or null. @type {RTCPeerConnection | null} */
+  pub = null;
+  /** The subscribing peer connection (server offers), or null. @type {RTCPeerConnection | null} */
+  sub = null;
+  /** @type {WebSocket | null} */
+  ws = null;
+  /** From `hello`. @type {User | null} */
+  user = null;
+  connId = '';
+  /** The latest lecture from `joined` or `lecture`. @type {Lecture | null} */
+  lecture = null;
+  role = '';
+  canPublish = false;
+  canEnd = false;
+  /** A `joined` arrived on the current socket. */
+  joined = false;
+  /** A `joined` arrived on some socket (so a drop is a *re*connect). */
+  everJoined = false;
+  /** @type {Participant[]} */
+  participants = [];
+  /** The camera and microphone to publish, set by the page. @type {MediaStream | null} */
+  localStream = null;
+  /** Every remote track of the `sub` connection. */
+  remoteStream = new MediaStream();
+  /** @type {RoomState} */
+  state = 'connecting';
+  /** Set when the session cannot go on. @type {{code: string, message: string} | null} */
+  failure = null;
+  /** The lecture is over (also when `join` was refused with `ended`). */
+  ended = false;
+  /** Reconnect attempts since the last `joined`. */
+  attempt = 0;
+  /** Recent traffic, newest last, for debugging: {dir, type, at}. @type {{dir: 'in' | 'out', type: string, at: number}[]} */
+  log = [];
+
+  /** @param {SessionOptions} opts */
+  constructor(opts) {
+    this.lectureId = opts.lectureId;
+    this.url = opts.url ?? defaultUrl();
+    /** @type {RTCConfiguration} */
+    this.rtcConfig = opts.rtcConfig ?? {};
+    this.isSignedIn = opts.isSignedIn;
+    /** The page was left; nothing reconnects. */
+    this.closed = false;
+    /** Bumped for every socket; async work of an older socket is dropped. */
+    this.gen = 0;
+    this.gotHello = false;
+    /** `start` requested before `joined`. */
+    this.wantStart = false;
+    this.subFailures = 0;
+    this.reconnectTimer = 0;
+    this.joinTimer = 0;
+    this.iceTimer = 0;
+    /** @type {Set<(ev: SessionEvent) => void>} */
+    this.listeners = new Set();
+    /** Remote candidates that arrived before the remote description. @type {Record<PcName, RTCIceCandidateInit[]>} */
+    this.pendingRemote = { pub: [], sub: [] };
+    /** Local candidates gathered before the offer/answer was sent. @type {Record<PcName, (RTCIceCandidateInit | null)[]>} */
+    this.pendingLocal = { pub: [], sub: [] };
+    /** @type {Record<PcName, boolean>} */
+    this.localSent = { pub: false, sub: false };
+    /** `sub` offers are applied one after another. @type {Promise<void>} */
+    this.subChain = Promise.resolve();
+    this.onOnline = () => {
+      if (this.reconnectTimer && !this.closed) {
+        window.clearTimeout(this.reconnectTimer);
+        this.reconnectTimer = 0;
+        this.connect();
+      }
+    };
+  }
+
+  /**
+   * Listen to session events; returns a function that stops listening.
+   * @param {(ev: SessionEvent) => void} fn
+   */
+  on(fn) {
+    this.listeners.add(fn);
+    return () => { this.listeners.delete(fn); };
+  }
+
+  /** @param {SessionEvent} ev */
+  emit(ev) {
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(ev);
+      } catch (err) {
+        console.error('lecturelink: listener failed', err);
+      }
+    }
+  }
+
+  /** Open the socket and join the lecture. */
+  start() {
+    window.addEventListener('online', this.onOnline);
+    this.connect();
+  }
+
+  // ---- socket ----------------------------------------------------------
+
+  connect() {
+    if (this.closed) return;
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = 0;
+    const gen = ++this.gen;
+    this.gotHello = false;
+    this.joined = false;
+    /** @type {WebSocket} */
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (err) {
+      this.fail('internal', String(err));
+      return;
+    }
+    this.ws = ws;
+    this.refresh();
+    ws.onmessage = (ev) => {
+      if (gen !== this.gen) return;
+      this.receive(ev.data);
+    };
+    ws.onclose = () => {
+      if (gen !== this.gen) return;
+      this.socketLost();
+    };
+    window.clearTimeout(this.joinTimer);
+    this.joinTimer = window.setTimeout(() => {
+      if (gen === this.gen && !this.joined && !this.closed) this.forceReconnect('join timeout');
+    }, JOIN_TIMEOUT_MS);
+  }
+
+  /**
+   * Send one message; false if the socket is not open.
+   * @param {Record<string, unknown> & {type: string}} msg
+   */
+  send(msg) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    this.record('out', msg.type);
+    return true;
+  }
+
+  /**
+   * @param {'in' | 'out'} dir
+   * @param {string} type
+   */
+  record(dir, type) {
+    this.log.push({ dir, type, at: Date.now() });
+    if (this.log.length > 100) this.log.splice(0, this.log.length - 100);
+  }
+
+  /** The socket closed (or was given up on): drop the peers and retry. */
+  socketLost() {
+    const earlyFailure = !this.gotHello;
+    this.gen++;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onmessage = null;
+      ws.onclose = null;
+    }
+    this.joined = false;
+    this.gotHello = false;
+    window.clearTimeout(this.joinTimer);
+    this.teardownPeers();
+    if (this.closed) {
+      this.refresh();
+      return;
+    }
+    this.refresh();
+    this.scheduleReconnect(earlyFailure);
+  }
+
+  /** @param {boolean} earlyFailure the socket never got `hello` */
+  scheduleReconnect(earlyFailure) {
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.attempt++;
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = window.setTimeout(async () => {
+      this.reconnectTimer = 0;
+      if (this.closed) return;
+      if (earlyFailure && this.isSignedIn) {
+        let signedIn = true;
+        try {
+          signedIn = await this.isSignedIn();
+        } catch {
+          signedIn = true; // unknown (e.g. offline): keep trying
+        }
+        if (this.closed) return;
+        if (!signedIn) {
+          this.fail('unauthenticated', t('room.msg.signedOut'));
+          return;
+        }
+      }
+      this.connect();
+    }, delay);
+  }
+
+  /**
+   * Close the current socket and start over with a new one (and new peers).
+   * @param {string} reason
+   */
+  forceReconnect(reason) {
+    const ws = this.ws;
+    this.socketLost();
+    if (ws) {
+      try {
+        ws.close(4000, reason.slice(0, 100));
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  /**
+   * @param {unknown} data
+   */
+  receive(data) {
+    if (typeof data !== 'string') return;
+    /** @type {unknown} */
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!isObject(msg) || typeof msg.type !== 'string') return;
+    this.record('in', msg.type);
+    switch (msg.type) {
+      case 'hello': this.onHello(msg); break;
+      case 'joined': this.onJoined(msg); break;
+      case 'lecture': if (isObject(msg.lecture)) this.onLecture(/** @type {Lecture} */ (msg.lecture)); break;
+      case 'participants':
+        if (Array.isArray(msg.participants)) {
+          this.participants = msg.participants;
+          this.emit({ type: 'participants', participants: this.participants });
+        }
+        break;
+      case 'offer':
+        if (msg.pc === 'sub' && typeof msg.sdp === 'string') {
+          const sdp = msg.sdp;
+          const gen = this.gen;
+          this.subChain = this.subChain.then(() => this.onSubOffer(sdp, gen));
+        }
+        break;
+      case 'answer':
+        if (msg.pc === 'pub' && typeof msg.sdp === 'string') void this.onPubAnswer(msg.sdp);
+        break;
+      case 'candidate':
+        if ((msg.pc === 'pub' || msg.pc === 'sub') && (isObject(msg.candidate) || msg.candidate === null)) {
+          this.onRemoteCandidate(msg.pc, msg.candidate);
+        }
+        break;
+      case 'error':
+        this.onServerError(String(msg.code ?? ''), String(msg.message ?? ''), String(msg.ref ?? ''));
+        break;
+      default:
+        // Unknown types are ignored, so the server can add messages.
+        break;
+    }
+  }
+
+  /** @param {Record<string, any>} msg */
+  onHello(msg) {
+    if (msg.v !== 1) {
+      this.fail('version', t('room.msg.version'));
+      return;
+    }
+    this.gotHello = true;
+    if (isObject(msg.user)) this.user = /** @type {User} */ (msg.user);
+    this.connId = typeof msg.connId === 'string' ? msg.connId : '';
+    this.send({ type: 'join', lectureId: this.lectureId });
+  }
+
+  /** @param {Record<string, any>} msg */
+  onJoined(msg) {
+    if (!isObject(msg.lecture)) return;
+    this.joined = true;
+    this.everJoined = true;
+    this.attempt = 0;
+    window.clearTimeout(this.joinTimer);
+    this.role = typeof msg.role === 'string' ? msg.role : '';
+    this.canPublish = msg.canPublish === true;
+    this.canEnd = msg.canEnd === true;
+    this.emit({ type: 'joined' });
+    this.onLecture(/** @type {Lecture} */ (msg.lecture));
+    if (this.wantStart && this.lecture?.state === 'scheduled') {
+      this.wantStart = false;
+      this.send({ type: 'start' });
+    }
+  }
+
+  /** @param {Lecture} lecture */
+  onLecture(lecture) {
+    if (lecture.id && lecture.id !== this.lectureId) return;
+    this.lecture = lecture;
+    this.emit({ type: 'lecture', lecture });
+    if (lecture.state === 'ended') {
+      this.finishEnded();
+      return;
+    }
+    if (lecture.state === 'live') {
+      this.wantStart = false;
+      void this.maybePublish();
+    }
+    this.refresh();
+  }
+
+  /**
+   * @param {string} code
+   * @param {string} message
+   * @param {string} ref
+   */
+  onServerError(code, message, ref) {
+    if (code === 'ended') {
+      this.finishEnded();
+      return;
+    }
+    if (ref === 'join') {
+      if (code === 'already_joined') return;
+      if (code === 'rate_limited' || code === 'internal') {
+        this.forceReconnect(code);
+        return;
+      }
+      this.fail(code, message);
+      return;
+    }
+    if (code === 'not_joined') {
+      this.forceReconnect(code);
+      return;
+    }
+    if (ref === 'start') this.wantStart = false;
+    if (ref === 'offer') {
+      // The publish was refused: drop this pub, and try again later if it
+      // was only the rate limit.
+      this.closePc('pub');
+      if (code === 'rate_limited') {
+        const gen = this.gen;
+        window.setTimeout(() => { if (gen === this.gen) void this.maybePublish(); }, 1000);
+      }
+    }
+    if (ref === 'answer' && code !== 'rate_limited') {
+      // Our sub answer did not apply: start over with fresh peers.
+      this.forceReconnect(`sub answer refused: ${code}`);
+    }
+    this.emit({ type: 'notice', code, message, ref });
+    this.refresh();
+  }
+
+  // ---- commands from the page ------------------------------------------
+
+  /** Ask to mark the lecture live (the lecturer). Sent as soon as joined. */
+  requestStart() {
+    if (this.closed || this.ended) return;
+    if (this.joined) {
+      if (this.lecture?.state === 'scheduled') this.send({ type: 'start' });
+    } else {
+      this.wantStart = true;
+    }
+  }
+
+  /** End the lecture for everyone (lecturer or admin). */
+  requestEnd() {
+    if (this.joined) this.send({ type: 'end' });
+  }
+
+  /**
+   * Set (or replace) the camera and microphone to publish.
+   * @param {MediaStream | null} stream
+   */
+  setLocalStream(stream) {
+    this.localStream = stream;
+    const pc = this.pub;
+    if (pc && stream) {
+      // Same kinds of tracks: swap them without renegotiating.
+      for (const sender of pc.getSenders()) {
+        const kind = sender.track?.kind;
+        const next = stream.getTracks().find((tr) => tr.kind === kind);
+        if (kind && next && next !== sender.track) void sender.replaceTrack(next).catch(() => {});
+      }
+    } else {
+      void this.maybePublish();
+    }
+    this.refresh();
+  }
+
+  /** Leave the lecture and stop everything (the page is closing). */
+  leave() {
+    if (this.closed) return;
+    if (this.joined) this.send({ type: 'leave' });
+    this.closed = true;
+    window.removeEventListener('online', this.onOnline);
+    window.clearTimeout(this.reconnectTimer);
+    window.clearTimeout(this.joinTimer);
+    const ws = this.ws;
+    this.socketLost();
+    if (ws) ws.close(1000, 'leave');
+    this.listeners.clear();
+  }
+
+  // ---- state -------------------------------------------------------------
+
+  /** A publisher that has something to publish. */
+  get publishing() {
+    return this.canPublish && !!this.localStream && this.localStream.getTracks().length > 0;
+  }
+
+  /** @returns {RoomState} */
+  computeState() {
+    if (this.failure) return 'error';
+    if (this.ended || this.lecture?.state === 'ended') return 'ended';
+    if (!this.joined) return this.everJoined ? 'reconnecting' : 'connecting';
+    if (!this.lecture || this.lecture.state === 'scheduled') return 'waiting';
+    // Live: are we sending (lecturer) or receiving (everyone else) media?
+    if (this.canPublish) {
+      if (!this.publishing) return 'live';
+      const s = this.pub?.connectionState;
+      if (s === 'disconnected') return 'reconnecting';
+      return s === 'connected' ? 'live' : 'connecting';
+    }
+    const s = this.sub?.connectionState;
+    if (s === 'disconnected') return 'reconnecting';
+    return s === 'connected' && this.remoteStream.getTracks().length > 0 ? 'live' : 'connecting';
+  }
+
+  refresh() {
+    const next = this.computeState();
+    if (next !== this.state) {
+      this.state = next;
+      this.emit({ type: 'state', state: next });
+    }
+  }
+
+  /**
+   * @param {string} code
+   * @param {string} message
+   */
+  fail(code, message) {
+    this.failure = { code, message };
+    this.stopAll();
+    this.refresh();
+  }
+
+  finishEnded() {
+    this.ended = true;
+    this.wantStart = false;
+    this.stopAll();
+    this.refresh();
+  }
+
+  /** Close socket and peers for good (ended or failed), keeping listeners. */
+  stopAll() {
+    this.closed = true;
+    window.removeEventListener('online', this.onOnline);
+    window.clearTimeout(this.reconnectTimer);
+    window.clearTimeout(this.joinTimer);
+    const ws = this.ws;
+    this.socketLost();
+    if (ws) {
+      try {
+        ws.close(1000, 'done');
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  // ---- WebRTC ------------------------------------------------------------
+
+  /**
+   * @param {PcName} name
+   * @returns {RTCPeerConnection}
+   */
+  newPc(name) {
+    const pc = new RTCPeerConnection(this.rtcConfig);
+    const gen = this.gen;
+    // pendingRemote[name] is kept: candidates may arrive before the pc exists.
+    this.pendingLocal[name] = [];
+    this.localSent[name] = false;
+    pc.onicecandidate = (ev) => {
+      if (gen !== this.gen || pc !== this[name]) return;
+      const c = ev.candidate ? ev.candidate.toJSON() : null;
+      if (this.localSent[name]) {
+        this.send({ type: 'candidate', pc: name, candidate: c });
+      } else {
+        this.pendingLocal[name].push(c);
+      }
+    };
+    pc.onconnectionstatechange = () => this.onPcState(name, pc);
+    if (name === 'sub') {
+      pc.ontrack = (ev) => {
+        if (pc !== this.sub) return;
+        const track = ev.track;
+        if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
+        track.addEventListener('ended', () => {
+          this.remoteStream.removeTrack(track);
+          this.emit({ type: 'remote', stream: this.remoteStream });
+          this.refresh();
+        });
+        this.emit({ type: 'remote', stream: this.remoteStream });
+        this.refresh();
+      };
+    }
+    return pc;
+  }
+
+  /** @param {PcName} name */
+  closePc(name) {
+    const pc = this[name];
+    if (!pc) return;
+    this[name] = null;
+    pc.onicecandidate = null;
+    pc.onconnectionstatechange = null;
+    pc.ontrack = null;
+    pc.close();
+    this.pendingRemote[name] = [];
+    this.pendingLocal[name] = [];
+    this.localSent[name] = false;
+  }
+
+  teardownPeers() {
+    this.closePc('pub');
+    this.closePc('sub');
+    this.subChain = Promise.resolve();
+    window.clearTimeout(this.iceTimer);
+    this.iceTimer = 0;
+    const tracks = this.remoteStream.getTracks();
+    for (const track of tracks) this.remoteStream.removeTrack(track);
+    if (tracks.length) this.emit({ type: 'remote', stream: this.remoteStream });
+  }
+
+  /**
+   * @param {PcName} name
+   * @param {RTCPeerConnection} pc
+   */
+  onPcState(name, pc) {
+    if (pc !== this[name]) return;
+    const s = pc.connectionState;
+    if (s === 'failed') {
+      this.forceReconnect(`${name} ice failed`);
+      return;
+    }
+    if (s === 'disconnected') {
+      if (!this.iceTimer) {
+        this.iceTimer = window.setTimeout(() => {
+          this.iceTimer = 0;
+          if (pc === this[name] && pc.connectionState === 'disconnected') this.forceReconnect(`${name} ice disconnected`);
+        }, ICE_DISCONNECTED_MS);
+      }
+    } else {
+      window.clearTimeout(this.iceTimer);
+      this.iceTimer = 0;
+    }
+    if (s === 'connected' && name === 'sub') this.subFailures = 0;
+    this.refresh();
+  }
+
+  /** Publish the local stream if we may and are not already. */
+  async maybePublish() {
+    if (this.closed || !this.joined || !this.canPublish || this.lecture?.state !== 'live' || this.pub) return;
+    const stream = this.localStream;
+    if (!stream || stream.getTracks().length === 0) {
+      this.refresh();
+      return;
+    }
+    const gen = this.gen;
+    const pc = this.newPc('pub');
+    this.pub = pc;
+    for (const track of stream.getTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    }
+    this.refresh();
+    try {
+      const offer = await pc.createOffer();
+      if (gen !== this.gen || pc !== this.pub) return;
+      await pc.setLocalDescription(offer);
+      if (gen !== this.gen || pc !== this.pub) return;
+      this.send({ type: 'offer', pc: 'pub', sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
+      this.flushLocal('pub');
+    } catch (err) {
+      if (pc !== this.pub) return;
+      this.closePc('pub');
+      this.emit({ type: 'notice', code: 'bad_sdp', message: String(err), ref: 'offer' });
+    }
+    this.refresh();
+  }
+
+  /** @param {string} sdp */
+  async onPubAnswer(sdp) {
+    const pc = this.pub;
+    if (!pc || pc.signalingState !== 'have-local-offer') return;
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      if (pc !== this.pub) return;
+      await this.flushRemote('pub');
+    } catch (err) {
+      if (pc !== this.pub) return;
+      this.emit({ type: 'notice', code: 'bad_sdp', message: String(err), ref: 'answer' });
+      this.forceReconnect('pub answer failed');
+    }
+  }
+
+  /**
+   * Answer a server offer for `sub` (the first one or a renegotiation).
+   * @param {string} sdp
+   * @param {number} gen
+   */
+  async onSubOffer(sdp, gen) {
+    if (gen !== this.gen || this.closed) return;
+    let pc = this.sub;
+    if (!pc) {
+      pc = this.newPc('sub');
+      this.sub = pc;
+    }
+    const stale = () => gen !== this.gen || pc !== this.sub;
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      if (stale()) return;
+      await this.flushRemote('sub');
+      const answer = await pc.createAnswer();
+      if (stale()) return;
+      await pc.setLocalDescription(answer);
+      if (stale()) return;
+      this.send({ type: 'answer', pc: 'sub', sdp: pc.localDescription?.sdp ?? answer.sdp ?? '' });
+      this.flushLocal('sub');
+      this.syncRemoteTracks();
+    } catch (err) {
+      if (stale()) return;
+      this.subFailures++;
+      this.emit({ type: 'notice', code: 'bad_sdp', message: String(err), ref: 'offer' });
+      if (this.subFailures >= MAX_SUB_FAILURES) {
+        this.fail('bad_sdp', String(err));
+      } else {
+        this.forceReconnect('sub offer failed');
+      }
+    }
+    this.refresh();
+  }
+
+  /** After a renegotiation, keep exactly the tracks still being received. */
+  syncRemoteTracks() {
+    const pc = this.sub;
+    if (!pc) return;
+    const live = new Set();
+    for (const tr of pc.getTransceivers()) {
+      const dir = tr.currentDirection;
+      if (dir === 'recvonly' || dir === 'sendrecv') live.add(tr.receiver.track);
+    }
+    let changed = false;
+    for (const track of this.remoteStream.getTracks()) {
+      if (!live.has(track)) {
+        this.remoteStream.removeTrack(track);
+        changed = true;
+      }
+    }
+    for (const track of live) {
+      if (!this.remoteStream.getTracks().includes(track)) {
+        this.remoteStream.addTrack(track);
+        changed = true;
+      }
+    }
+    if (changed) this.emit({ type: 'remote', stream: this.remoteStream });
+  }
+
+  /**
+   * @param {PcName} name
+   * @param {RTCIceCandidateInit | null} candidate
+   */
+  onRemoteCandidate(name, candidate) {
+    const pc = this[name];
+    const init = candidate ?? { candidate: '' };
+    if (!pc || !pc.remoteDescription) {
+      this.pendingRemote[name].push(init);
+      return;
+    }
+    pc.addIceCandidate(init).catch((err) => console.warn('lecturelink: candidate refused', err));
+  }
+
+  /** @param {PcName} name */
+  async flushRemote(name) {
+    const pc = this[name];
+    if (!pc) return;
+    const queued = this.pendingRemote[name];
+    this.pendingRemote[name] = [];
+    for (const c of queued) {
+      try {
+        await pc.addIceCandidate(c);
+      } catch (err) {
+        console.warn('lecturelink: candidate refused', err);
+      }
+    }
+  }
+
+  /** @param {PcName} name */
+  flushLocal(name) {
+    this.localSent[name] = true;
+    const queued = this.pendingLocal[name];
+    this.pendingLocal[name] = [];
+    for (const c of queued) this.send({ type: 'candidate', pc: name, candidate: c });
+  }
+}

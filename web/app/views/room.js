@@ -1,0 +1,447 @@
+// The lecture room (#/lecture/ID). The lecturer sees their camera preview,
+// Start and End; everyone else sees and hears the lecturer. The state badge
+// #lecture-state[data-state] mirrors LectureSession.state.
+
+import * as api from '../api.js';
+import { announce, h, replace } from '../dom.js';
+import { handle } from '../debug.js';
+import { LectureSession } from '../session.js';
+import { hasMessage, t, tn } from '../strings.js';
+import { formatTime } from '../time.js';
+import { lectureHash, reload, replaceHash } from '../router.js';
+import { errorText, heading, lectureTimes, roleLabel, setTitle } from './common.js';
+
+/** @typedef {import('../types.js').AppContext} AppContext */
+/** @typedef {import('../types.js').Lecture} Lecture */
+/** @typedef {import('../types.js').Participant} Participant */
+/** @typedef {import('../session.js').RoomState} RoomState */
+
+/** @type {Record<RoomState, import('../strings.js').MessageId>} */
+const stateLabels = {
+  waiting: 'room.state.waiting',
+  connecting: 'room.state.connecting',
+  live: 'room.state.live',
+  reconnecting: 'room.state.reconnecting',
+  ended: 'room.state.ended',
+  error: 'room.state.error',
+};
+
+/**
+ * @param {HTMLElement} root
+ * @param {AppContext} ctx
+ * @param {string} lectureId
+ * @param {URLSearchParams} query
+ * @returns {() => void}
+ */
+export function mountRoom(root, ctx, lectureId, query) {
+  setTitle(t('room.title'));
+  let destroyed = false;
+  /** @type {LectureSession | null} */
+  let session = null;
+  /** @type {MediaStream | null} */
+  let localStream = null;
+  /** @type {Lecture | null} */
+  let lecture = null;
+  let isPublisher = false;
+  let noticeTimer = 0;
+  let clockTimer = 0;
+  /** @type {{code: string, message: string} | null} */
+  let loadError = null;
+  /** @type {RoomState} */
+  let shownState = 'connecting';
+
+  // ---- skeleton (present from the first moment, for tests and screen readers)
+  const title = heading(t('room.title'));
+  const times = h('p', { class: 'room-times muted' });
+  const topic = h('p', { class: 'room-topic' });
+  const badge = h('span', { id: 'lecture-state', class: 'state-badge', role: 'status', dataset: { state: 'connecting' }, text: t('room.state.connecting') });
+  const message = h('p', { id: 'room-message', class: 'room-message' });
+  const notice = h('div', { id: 'room-notice', class: 'alert alert-warn', role: 'alert', hidden: true });
+  const stage = h('div', { class: 'stage' });
+  const controls = h('div', { class: 'room-controls' });
+  const side = h('aside', { class: 'room-side', 'aria-labelledby': 'participants-heading' });
+  const links = h('nav', { class: 'room-links', 'aria-label': t('room.title') },
+    h('a', { href: '#/', class: 'button button-quiet', text: t('room.back') }));
+
+  root.append(h('section', { class: 'room' },
+    h('div', { class: 'room-head' },
+      h('div', { class: 'room-head-text' }, title, times, topic),
+      badge),
+    message,
+    notice,
+    h('div', { class: 'room-grid' },
+      h('div', { class: 'room-stage-col' }, stage, controls),
+      side),
+    links));
+
+  // ---- the end confirmation (an in-page dialog, not window.confirm)
+  const confirmYes = h('button', { type: 'button', id: 'end-lecture-confirm', class: 'button button-danger', text: t('room.endConfirm.yes') });
+  const confirmNo = h('button', { type: 'button', id: 'end-lecture-cancel', class: 'button', text: t('room.endConfirm.no') });
+  const dialog = h('dialog', { id: 'end-dialog', class: 'dialog', 'aria-labelledby': 'end-dialog-title', 'aria-describedby': 'end-dialog-body' },
+    h('h2', { id: 'end-dialog-title', text: t('room.endConfirm.title') }),
+    h('p', { id: 'end-dialog-body', text: t('room.endConfirm.body') }),
+    h('div', { class: 'dialog-actions' }, confirmNo, confirmYes));
+  root.append(dialog);
+  confirmNo.addEventListener('click', () => dialog.close());
+  confirmYes.addEventListener('click', () => {
+    dialog.close();
+    session?.requestEnd();
+  });
+
+  // ---- controls
+  const startBtn = h('button', { type: 'button', id: 'start-lecture', class: 'button button-primary button-large', text: t('room.start'), hidden: true });
+  const endBtn = h('button', { type: 'button', id: 'end-lecture', class: 'button button-danger button-large', text: t('room.end'), hidden: true });
+  controls.append(startBtn, endBtn);
+  startBtn.addEventListener('click', () => {
+    if (!session) return;
+    startBtn.disabled = true;
+    startBtn.textContent = t('room.starting');
+    session.requestStart();
+  });
+  endBtn.addEventListener('click', () => {
+    if (typeof dialog.showModal === 'function') {
+      dialog.showModal();
+      confirmNo.focus();
+    } else if (window.confirm(t('room.endConfirm.title'))) {
+      session?.requestEnd();
+    }
+  });
+
+  // ---- video elements
+  const localVideo = h('video', { id: 'local-video', class: 'video video-local', autoplay: true, playsinline: true, 'aria-label': t('room.localPreview') });
+  localVideo.muted = true;
+  const remoteVideo = h('video', { id: 'remote-video', class: 'video video-remote', autoplay: true, playsinline: true, 'aria-label': t('room.remoteVideo') });
+  remoteVideo.muted = false;
+  const placeholder = h('div', { class: 'stage-placeholder' }, h('p', { text: t('room.noVideo') }));
+  const soundBtn = h('button', { type: 'button', id: 'enable-sound', class: 'button button-primary stage-sound', text: t('room.enableSound'), hidden: true });
+  const cameraBox = h('div', { class: 'stage-camera', hidden: true });
+
+  soundBtn.addEventListener('click', () => {
+    remoteVideo.muted = false;
+    remoteVideo.play().then(() => { soundBtn.hidden = true; }).catch(() => { soundBtn.hidden = false; });
+  });
+
+  // ---- participants
+  const participantsHeading = h('h2', { id: 'participants-heading', text: t('room.participants') });
+  const participantsBody = h('div', { id: 'participants', class: 'participants' });
+  side.append(participantsHeading, participantsBody);
+
+  /** @param {string} text */
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.hidden = false;
+    window.clearTimeout(noticeTimer);
+    noticeTimer = window.setTimeout(() => { notice.hidden = true; }, 10000);
+  }
+
+  // ---- remote media
+  let playing = false;
+  async function playRemote() {
+    if (playing) return;
+    playing = true;
+    try {
+      remoteVideo.muted = false;
+      await remoteVideo.play();
+      soundBtn.hidden = true;
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'NotAllowedError') {
+        // Autoplay with sound refused: play muted, offer a button for sound.
+        remoteVideo.muted = true;
+        try {
+          await remoteVideo.play();
+        } catch {
+          // still refused; the button starts it
+        }
+        soundBtn.hidden = false;
+      }
+    } finally {
+      playing = false;
+    }
+  }
+
+  function updateRemote() {
+    if (!session) return;
+    const stream = session.remoteStream;
+    const hasTracks = stream.getTracks().length > 0;
+    placeholder.hidden = stream.getVideoTracks().length > 0;
+    if (hasTracks) {
+      if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
+      if (remoteVideo.paused) void playRemote();
+    }
+  }
+
+  // ---- local media (the lecturer)
+  async function startCamera() {
+    replace(cameraBox, h('p', { text: t('room.camera.starting') }));
+    cameraBox.hidden = false;
+    if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== 'function') {
+      cameraFailed(t('room.camera.unsupported'));
+      return;
+    }
+    /** @type {MediaStream | null} */
+    let stream = null;
+    /** @type {unknown} */
+    let failure = null;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true },
+        video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
+      });
+    } catch (err) {
+      failure = err;
+      // No camera, or no microphone: publish what there is.
+      if (err instanceof DOMException && err.name !== 'NotAllowedError' && err.name !== 'SecurityError') {
+        const parts = await Promise.allSettled([
+          navigator.mediaDevices.getUserMedia({ video: true }),
+          navigator.mediaDevices.getUserMedia({ audio: true }),
+        ]);
+        const tracks = parts.flatMap((p) => (p.status === 'fulfilled' ? p.value.getTracks() : []));
+        if (tracks.length) stream = new MediaStream(tracks);
+      }
+    }
+    if (destroyed || session?.ended) {
+      stream?.getTracks().forEach((tr) => tr.stop());
+      return;
+    }
+    if (!stream) {
+      const denied = failure instanceof DOMException && (failure.name === 'NotAllowedError' || failure.name === 'SecurityError');
+      cameraFailed(denied ? t('room.camera.denied') : t('room.camera.failed', { message: errorText(failure) }));
+      return;
+    }
+    localStream?.getTracks().forEach((tr) => tr.stop());
+    localStream = stream;
+    localVideo.srcObject = stream;
+    localVideo.play().catch(() => {});
+    cameraBox.hidden = true;
+    placeholder.hidden = stream.getVideoTracks().length > 0;
+    session?.setLocalStream(stream);
+    render();
+  }
+
+  /** @param {string} text */
+  function cameraFailed(text) {
+    const retry = h('button', { type: 'button', class: 'button', text: t('room.camera.retry') });
+    retry.addEventListener('click', () => void startCamera());
+    replace(cameraBox, h('p', { text }), retry);
+    cameraBox.hidden = false;
+    render();
+  }
+
+  function stopCamera() {
+    localStream?.getTracks().forEach((tr) => tr.stop());
+    localStream = null;
+    localVideo.srcObject = null;
+  }
+
+  // ---- participants
+  /** @param {Participant[]} list */
+  function renderParticipants(list) {
+    if (!session || !lecture) return;
+    const showNames = isPublisher || session.canEnd || ctx.user.role !== 'student';
+    participantsHeading.textContent = `${t('room.participants')} (${list.length})`;
+    if (!showNames) {
+      replace(participantsBody, h('p', { class: 'muted', text: tn('room.participants', list.length) }));
+      return;
+    }
+    if (list.length === 0) {
+      replace(participantsBody, h('p', { class: 'muted', text: t('room.participantsNone') }));
+      return;
+    }
+    /** @type {Map<string, Participant[]>} */
+    const bySite = new Map();
+    for (const p of list) {
+      const group = bySite.get(p.siteId) ?? [];
+      group.push(p);
+      bySite.set(p.siteId, group);
+    }
+    const origin = lecture.siteId;
+    const siteName = (/** @type {string} */ id) => ctx.sites.get(id)?.name ?? (id || t('room.unknownSite'));
+    const order = [...bySite.keys()].sort((a, b) =>
+      a === origin ? -1 : b === origin ? 1 : siteName(a).localeCompare(siteName(b)));
+    replace(participantsBody, order.map((siteId) => {
+      const people = (bySite.get(siteId) ?? []).slice().sort((a, b) =>
+        (a.role === 'lecturer' ? 0 : 1) - (b.role === 'lecturer' ? 0 : 1) || a.displayName.localeCompare(b.displayName));
+      const headingId = `site-${siteId.replace(/[^\w-]/g, '_')}`;
+      return h('section', { class: 'site-group', 'aria-labelledby': headingId, dataset: { siteId } },
+        h('h3', { id: headingId }, siteName(siteId), ' ', h('span', { class: 'count', text: `(${people.length})` })),
+        h('ul', { class: 'people' }, people.map((p) =>
+          h('li', { dataset: { connId: p.connId, userId: p.userId } },
+            h('span', { class: 'person-name', text: p.displayName }),
+            p.userId === ctx.user.id ? h('span', { class: 'muted small', text: ` ${t('room.you')}` }) : null,
+            p.role !== 'student' ? h('span', { class: `tag tag-${p.role}`, text: roleLabel(p.role) }) : null))));
+    }));
+  }
+
+  // ---- state → UI
+  function currentState() {
+    if (loadError) return 'error';
+    return session ? session.state : 'connecting';
+  }
+
+  function messageFor(/** @type {RoomState} */ s) {
+    if (loadError) return t('room.msg.error', { message: loadError.message });
+    if (!session || !lecture) return t('room.msg.connecting');
+    const at = formatTime(lecture.start, ctx.site.timeZone);
+    switch (s) {
+      case 'waiting':
+        if (isPublisher) return t('room.msg.waitingLecturer', { time: at });
+        return Date.now() >= Date.parse(lecture.start)
+          ? t('room.msg.waitingStudentLate', { time: at })
+          : t('room.msg.waitingStudent', { time: at });
+      case 'connecting':
+        if (!session.joined || lecture.state !== 'live') return t('room.msg.connecting');
+        return isPublisher ? t('room.msg.publishing') : t('room.msg.connectingMedia');
+      case 'live':
+        if (isPublisher) return session.publishing ? t('room.msg.live') : t('room.msg.liveNoMedia');
+        return t('room.msg.liveStudent');
+      case 'reconnecting': return t('room.msg.reconnecting');
+      case 'ended': return t('room.msg.ended');
+      case 'error': {
+        const f = session.failure;
+        if (f?.code === 'unauthenticated') return t('room.msg.signedOut');
+        if (f?.code === 'version') return t('room.msg.version');
+        return t('room.msg.error', { message: f?.message || f?.code || '' });
+      }
+    }
+    return '';
+  }
+
+  function render() {
+    if (destroyed) return;
+    const s = currentState();
+    badge.dataset.state = s;
+    badge.textContent = t(stateLabels[s]);
+    const text = messageFor(s);
+    if (message.textContent !== text) message.textContent = text;
+    if (s !== shownState) {
+      shownState = s;
+      announce(`${t(stateLabels[s])}. ${text}`);
+    }
+    const lectureState = session?.ended ? 'ended' : lecture?.state;
+    startBtn.hidden = !(isPublisher && lectureState === 'scheduled' && s !== 'error');
+    if (lectureState !== 'scheduled') {
+      startBtn.disabled = false;
+      startBtn.textContent = t('room.start');
+    }
+    const canEnd = isPublisher || !!session?.canEnd;
+    endBtn.hidden = !(canEnd && lectureState === 'live' && s !== 'ended' && s !== 'error');
+    if (s === 'ended' || s === 'error') {
+      if (dialog.open) dialog.close();
+      stopCamera();
+      placeholder.hidden = false;
+      remoteVideo.srcObject = null;
+      soundBtn.hidden = true;
+    }
+    stage.dataset.state = s;
+  }
+
+  /** @param {Lecture} l */
+  function renderLecture(l) {
+    lecture = l;
+    title.textContent = l.title;
+    setTitle(l.title);
+    replace(times, lectureTimes(l, ctx), ' · ', t('lecture.duration', { minutes: l.durationMinutes }), ' · ',
+      t('lecture.by', { name: l.lecturerName }));
+    topic.textContent = l.topic;
+    topic.hidden = !l.topic;
+  }
+
+  // ---- load the lecture, then connect
+  async function init() {
+    try {
+      renderLecture(await api.lecture(lectureId));
+    } catch (err) {
+      if (destroyed) return;
+      loadError = { code: err instanceof api.ApiError ? err.code : 'error', message: errorText(err) };
+      const retry = h('button', { type: 'button', class: 'button', text: t('app.retry') });
+      retry.addEventListener('click', () => reload());
+      controls.append(retry);
+      render();
+      return;
+    }
+    if (destroyed || !lecture) return;
+    isPublisher = lecture.lecturerId === ctx.user.id;
+    if (isPublisher || ctx.user.role !== 'student') {
+      links.append(h('a', { href: lectureHash(lectureId, '/attendance'), class: 'button button-quiet', text: t('room.attendance') }));
+    }
+    if (isPublisher) {
+      stage.append(localVideo, placeholder, cameraBox);
+    } else {
+      stage.append(remoteVideo, placeholder, soundBtn);
+    }
+
+    const s = new LectureSession({
+      lectureId,
+      isSignedIn: async () => {
+        try {
+          await api.me();
+          return true;
+        } catch (err) {
+          if (err instanceof api.ApiError && err.status === 401) return false;
+          throw err;
+        }
+      },
+    });
+    session = s;
+    handle.session = s;
+    s.on((ev) => {
+      if (destroyed) return;
+      switch (ev.type) {
+        case 'lecture':
+          renderLecture(ev.lecture);
+          break;
+        case 'joined':
+          if (s.canPublish) isPublisher = true;
+          break;
+        case 'participants':
+          renderParticipants(ev.participants);
+          break;
+        case 'remote':
+          updateRemote();
+          break;
+        case 'notice': {
+          if (ev.ref === 'start') {
+            startBtn.disabled = false;
+            startBtn.textContent = t('room.start');
+          }
+          const id = `room.notice.${ev.code}`;
+          showNotice(hasMessage(id) ? t(id, { message: ev.message }) : t('room.notice.other', { message: ev.message || ev.code }));
+          break;
+        }
+        case 'state':
+          break;
+      }
+      render();
+    });
+    renderParticipants([]);
+    s.start();
+    render();
+
+    const autoStart = isPublisher && query.get('start') === '1';
+    if (autoStart) {
+      replaceHash(lectureHash(lectureId));
+      startBtn.disabled = true;
+      startBtn.textContent = t('room.starting');
+    }
+    if (isPublisher && lecture.state !== 'ended') {
+      await startCamera();
+    }
+    if (autoStart && !destroyed) s.requestStart();
+  }
+
+  // Keep "waiting" messages (e.g. "was due at") current.
+  clockTimer = window.setInterval(render, 30000);
+  render();
+  void init();
+
+  return () => {
+    destroyed = true;
+    window.clearInterval(clockTimer);
+    window.clearTimeout(noticeTimer);
+    if (dialog.open) dialog.close();
+    session?.leave();
+    if (handle.session === session) handle.session = null;
+    stopCamera();
+    remoteVideo.srcObject = null;
+  };
+}
