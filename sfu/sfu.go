@@ -5,11 +5,16 @@
 package sfu
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -77,6 +82,12 @@ type Config struct {
 	// KeyframeInterval is the minimum time between two keyframe requests sent
 	// to one publisher's track (default 500 ms).
 	KeyframeInterval time.Duration
+	// NetworkTypes restricts the candidate network types (nil = pion's
+	// default, UDP4 and UDP6).
+	NetworkTypes []webrtc.NetworkType
+	// InterfaceFilter, if set, keeps only the network interfaces for which it
+	// returns true (e.g. to skip container bridges, or to stay on "lo" in tests).
+	InterfaceFilter func(name string) bool
 }
 
 // PeerOptions describe one participant joining a room.
@@ -102,50 +113,173 @@ type Stats struct {
 	NACKsServed      uint64
 }
 
-// SFU is the media server: a set of rooms.
-type SFU struct{}
-
-// New builds an SFU from cfg.
-func New(cfg Config) (*SFU, error) { panic("TODO") }
-
-// Room returns the room with the given id, creating it if needed.
-func (s *SFU) Room(id string) *Room { panic("TODO") }
-
-// CloseRoom closes every peer of a room and forgets it.
-func (s *SFU) CloseRoom(id string) { panic("TODO") }
-
-// Stats returns a snapshot of the counters.
-func (s *SFU) Stats() Stats { panic("TODO") }
-
-// Close closes every room.
-func (s *SFU) Close() error { panic("TODO") }
-
-// Room is the media of one lecture.
-type Room struct{}
-
-// Join adds a peer. Every peer subscribes to every track published in the
-// room; the SFU sends a TransportSub offer through OnSignal whenever there
-// are tracks to send or the set of tracks changes.
-func (r *Room) Join(ctx context.Context, peerID string, opts PeerOptions) (*Peer, error) {
-	panic("TODO")
+// counters are the SFU-wide statistics, updated atomically from the media
+// goroutines.
+type counters struct {
+	packetsIn        atomic.Uint64
+	packetsForwarded atomic.Uint64
+	bytesForwarded   atomic.Uint64
+	keyframeRequests atomic.Uint64
+	nacksServed      atomic.Uint64
 }
 
-// Peers returns the number of peers in the room.
-func (r *Room) Peers() int { panic("TODO") }
+// SFU is the media server: a set of rooms.
+type SFU struct {
+	cfg Config
+	log *slog.Logger
+	api *webrtc.API
+	st  *counters
 
-// Peer is one participant's media.
-type Peer struct{}
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool
 
-// HandleOffer applies a client's offer on TransportPub and sends the answer
-// through OnSignal.
-func (p *Peer) HandleOffer(ctx context.Context, t Transport, sdp string) error { panic("TODO") }
+	// wg counts the peers' notifier goroutines, which may outlive Peer.Close
+	// by a moment (Close may be called from inside OnState).
+	wg sync.WaitGroup
+}
 
-// HandleAnswer applies a client's answer to the SFU's latest TransportSub offer.
-func (p *Peer) HandleAnswer(ctx context.Context, t Transport, sdp string) error { panic("TODO") }
+// New builds an SFU from cfg.
+func New(cfg Config) (*SFU, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.KeyframeInterval <= 0 {
+		cfg.KeyframeInterval = 500 * time.Millisecond
+	}
+	api, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &SFU{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		api:   api,
+		st:    &counters{},
+		rooms: make(map[string]*Room),
+	}, nil
+}
 
-// AddCandidate adds a client's trickled ICE candidate; nil marks the end of gathering.
-func (p *Peer) AddCandidate(t Transport, c *webrtc.ICECandidateInit) error { panic("TODO") }
+// newAPI builds the one webrtc.API all peer connections share.
+//
+// Interceptors are chosen for an SFU: pion's NACK responder is left out
+// because it keeps up to 1,024 packet copies per outgoing stream; NACKs are
+// answered from one packetCache per published track instead. The NACK
+// generator asks publishers to retransmit what the SFU lost, RTCP reports
+// keep both sides' statistics and RTT right, and TWCC feedback on received
+// streams lets the lecturer's browser ramp its bitrate up.
+func newAPI(cfg Config) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("sfu: register codecs: %w", err)
+	}
+	reg := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("sfu: nack generator: %w", err)
+	}
+	reg.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+		return nil, fmt.Errorf("sfu: twcc: %w", err)
+	}
 
-// Close leaves the room: its published tracks are removed from every other
-// peer (who are renegotiated) and all its resources are freed.
-func (p *Peer) Close() error { panic("TODO") }
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("sfu: udp port range: %w", err)
+		}
+	}
+	if len(cfg.NAT1To1IPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.NAT1To1IPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("sfu: nat 1:1 ips: %w", err)
+		}
+	}
+	if len(cfg.NetworkTypes) > 0 {
+		se.SetNetworkTypes(cfg.NetworkTypes)
+	}
+	if cfg.InterfaceFilter != nil {
+		se.SetInterfaceFilter(cfg.InterfaceFilter)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// Room returns the room with the given id, creating it if needed. After
+// Close it returns a closed room, whose Join fails with ErrClosed.
+func (s *SFU) Room(id string) *Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.rooms[id]; ok {
+		return r
+	}
+	r := &Room{id: id, sfu: s, log: s.log.With("room", id), peers: make(map[string]*Peer)}
+	if s.closed {
+		r.closed = true
+		return r
+	}
+	s.rooms[id] = r
+	return r
+}
+
+// CloseRoom closes every peer of a room and forgets it.
+func (s *SFU) CloseRoom(id string) {
+	s.mu.Lock()
+	r := s.rooms[id]
+	delete(s.rooms, id)
+	s.mu.Unlock()
+	if r != nil {
+		r.close()
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (s *SFU) Stats() Stats {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	st := Stats{
+		Rooms:            len(rooms),
+		PacketsIn:        s.st.packetsIn.Load(),
+		PacketsForwarded: s.st.packetsForwarded.Load(),
+		BytesForwarded:   s.st.bytesForwarded.Load(),
+		KeyframeRequests: s.st.keyframeRequests.Load(),
+		NACKsServed:      s.st.nacksServed.Load(),
+	}
+	for _, r := range rooms {
+		r.mu.Lock()
+		st.Peers += len(r.peers)
+		st.PublishedTracks += len(r.tracks)
+		r.mu.Unlock()
+	}
+	return st
+}
+
+// Close closes every room and waits until every goroutine of the SFU has
+// ended.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	rooms := s.rooms
+	s.rooms = make(map[string]*Room)
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.close()
+	}
+	s.wg.Wait()
+	return nil
+}

@@ -1,0 +1,200 @@
+package sfu
+
+import (
+	"strings"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// downTrack is one published track as sent to one subscriber. It implements
+// webrtc.TrackLocal itself, instead of using TrackLocalStaticRTP, so that the
+// fan-out loop is ours: the packet's header is rewritten in place (SSRC and
+// payload type of this subscriber) and written straight to the writer pion
+// hands us in Bind, without a lock or a copy per subscriber.
+type downTrack struct {
+	id, streamID string
+	kind         webrtc.RTPCodecType
+	codec        webrtc.RTPCodecCapability
+	src          *pubTrack
+
+	// bound is nil until pion binds the track to the subscriber's transport
+	// (after the subscriber's answer) and again after Unbind. The forwarding
+	// loop loads it once per packet.
+	bound atomic.Pointer[binding]
+}
+
+// binding is what Bind negotiated: immutable, replaced as a whole.
+type binding struct {
+	ssrc uint32
+	pt   uint8
+	w    webrtc.TrackLocalWriter
+}
+
+func newDownTrack(src *pubTrack) *downTrack {
+	return &downTrack{
+		id:       src.id,
+		streamID: src.streamID,
+		kind:     src.kind,
+		codec:    src.codec.RTPCodecCapability,
+		src:      src,
+	}
+}
+
+// Bind implements webrtc.TrackLocal.
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, ok := matchCodec(d.codec, ctx.CodecParameters())
+	if !ok {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), w: ctx.WriteStream()})
+	// The subscriber can decode nothing until the next keyframe.
+	if d.kind == webrtc.RTPCodecTypeVideo {
+		d.src.requestKeyframe()
+	}
+	return codec, nil
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.bound.Store(nil)
+	return nil
+}
+
+// ID implements webrtc.TrackLocal.
+func (d *downTrack) ID() string { return d.id }
+
+// StreamID implements webrtc.TrackLocal.
+func (d *downTrack) StreamID() string { return d.streamID }
+
+// RID implements webrtc.TrackLocal. Simulcast is not used yet.
+func (d *downTrack) RID() string { return "" }
+
+// Kind implements webrtc.TrackLocal.
+func (d *downTrack) Kind() webrtc.RTPCodecType { return d.kind }
+
+// matchCodec picks the negotiated codec that carries the published one:
+// same MIME type and format parameters if the subscriber offered them, else
+// the same MIME type.
+func matchCodec(want webrtc.RTPCodecCapability, have []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	for _, c := range have {
+		if strings.EqualFold(c.MimeType, want.MimeType) && c.SDPFmtpLine == want.SDPFmtpLine {
+			return c, true
+		}
+	}
+	for _, c := range have {
+		if strings.EqualFold(c.MimeType, want.MimeType) {
+			return c, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
+// forward writes one packet to every bound down-track, rewriting hdr's SSRC
+// and payload type in place for each. It is the innermost loop of the SFU:
+// no lock, no map, no allocation, no logging. Write errors are ignored: a
+// subscriber whose transport is gone is removed by its own close path, and a
+// lost packet is what NACK is for. It returns the number of packets written.
+func forward(downs []*downTrack, hdr *rtp.Header, payload []byte) int {
+	n := 0
+	for _, d := range downs {
+		b := d.bound.Load()
+		if b == nil {
+			continue
+		}
+		hdr.SSRC = b.ssrc
+		hdr.PayloadType = b.pt
+		if _, err := b.w.WriteRTP(hdr, payload); err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// rtcpLoop reads the subscriber's RTCP for this track until the sender is
+// stopped: PLI/FIR become (throttled) keyframe requests to the publisher, NACKs
+// are answered from the publisher's packet cache.
+func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
+	buf := make([]byte, 1500)
+	scratch := make([]byte, cacheSlotSize)
+	var hdr rtp.Header
+	for {
+		n, _, err := sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.src.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				for i := range p.Nacks {
+					p.Nacks[i].Range(func(seq uint16) bool {
+						if d.resend(seq, scratch, &hdr) {
+							st.nacksServed.Add(1)
+						}
+						return true
+					})
+				}
+			}
+		}
+	}
+}
+
+// resend writes the cached packet seq to this subscriber again.
+func (d *downTrack) resend(seq uint16, scratch []byte, hdr *rtp.Header) bool {
+	b := d.bound.Load()
+	if b == nil {
+		return false
+	}
+	n, ok := d.src.cache.get(seq, scratch)
+	if !ok {
+		return false
+	}
+	payload, ok := parseForForward(hdr, scratch[:n])
+	if !ok {
+		return false
+	}
+	hdr.SSRC = b.ssrc
+	hdr.PayloadType = b.pt
+	_, err := b.w.WriteRTP(hdr, payload)
+	return err == nil
+}
+
+// parseForForward parses pkt's header into hdr and returns the media payload,
+// with header extensions and padding stripped: extension ids are negotiated
+// per peer connection and would mean something else (or nothing) on the
+// subscriber's, and padding-only packets are the publisher's bandwidth probes,
+// useless to forward (ok is false for them).
+func parseForForward(hdr *rtp.Header, pkt []byte) (payload []byte, ok bool) {
+	hl, err := hdr.Unmarshal(pkt)
+	if err != nil {
+		return nil, false
+	}
+	end := len(pkt)
+	if hdr.Padding {
+		if end <= hl {
+			return nil, false
+		}
+		pad := int(pkt[end-1])
+		if pad == 0 || end-pad < hl {
+			return nil, false
+		}
+		end -= pad
+		hdr.Padding = false
+	}
+	hdr.PaddingSize = 0
+	hdr.Extension = false
+	hdr.ExtensionProfile = 0
+	hdr.Extensions = hdr.Extensions[:0]
+	if end == hl {
+		return nil, false
+	}
+	return pkt[hl:end], true
+}

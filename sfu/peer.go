@@ -1,0 +1,512 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// maxPendingCandidates bounds the candidates queued before a remote
+// description arrives; a browser sends a handful, so more is abuse.
+const maxPendingCandidates = 64
+
+// Peer is one participant's media.
+type Peer struct {
+	id     string
+	room   *Room
+	sfu    *SFU
+	log    *slog.Logger
+	notify *notifier
+
+	pub *webrtc.PeerConnection // nil unless the peer may publish
+	sub *webrtc.PeerConnection
+
+	pubT, subT transport
+
+	// mu guards closed and the WaitGroup's Add, so no goroutine is started
+	// once Close has begun waiting.
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+
+	// Sub negotiation state, guarded by subT.mu.
+	downs       map[*pubTrack]*subscription
+	offering    bool // an offer is out and not answered yet
+	renegotiate bool // the track set changed while offering
+	offered     bool // at least one offer was sent
+
+	stateMu            sync.Mutex
+	pubState, subState webrtc.PeerConnectionState
+	lastState          PeerState
+	stateDone          bool
+}
+
+type subscription struct {
+	down   *downTrack
+	sender *webrtc.RTPSender
+}
+
+// transport is the negotiation state of one of the peer's connections.
+type transport struct {
+	name Transport
+	// mu serializes descriptions and candidates on this connection.
+	mu      sync.Mutex
+	pending []webrtc.ICECandidateInit // remote candidates before a remote description
+
+	// sigMu orders outgoing signals: local candidates gathered before our
+	// description has been signaled are held back, because a client cannot
+	// add a candidate before it has the description.
+	sigMu     sync.Mutex
+	described bool
+	held      []webrtc.ICECandidateInit
+}
+
+func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
+	s := r.sfu
+	p := &Peer{
+		id:     id,
+		room:   r,
+		sfu:    s,
+		log:    r.log.With("peer", id),
+		notify: newNotifier(opts),
+		downs:  make(map[*pubTrack]*subscription),
+		pubT:   transport{name: TransportPub},
+		subT:   transport{name: TransportSub},
+	}
+	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
+	var err error
+	if p.sub, err = s.api.NewPeerConnection(cfg); err != nil {
+		return nil, fmt.Errorf("sfu: new sub peer connection: %w", err)
+	}
+	p.watch(p.sub, &p.subT)
+	if opts.Publish {
+		if p.pub, err = s.api.NewPeerConnection(cfg); err != nil {
+			_ = p.sub.Close()
+			return nil, fmt.Errorf("sfu: new pub peer connection: %w", err)
+		}
+		p.watch(p.pub, &p.pubT)
+		p.pub.OnTrack(p.onTrack)
+	}
+	return p, nil
+}
+
+// watch installs the candidate and state handlers of one connection.
+func (p *Peer) watch(pc *webrtc.PeerConnection, t *transport) {
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return // end of gathering; clients do not need to be told
+		}
+		init := c.ToJSON()
+		t.sigMu.Lock()
+		defer t.sigMu.Unlock()
+		if !t.described {
+			t.held = append(t.held, init)
+			return
+		}
+		p.notify.signal(Signal{Kind: SignalCandidate, Transport: t.name, Candidate: &init})
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.onPCState(t.name, s)
+		if t.name == TransportSub && s == webrtc.PeerConnectionStateConnected {
+			// Keyframes requested at Bind may have been sent before this
+			// subscriber's SRTP was up and so never reached it.
+			p.requestKeyframes()
+		}
+	})
+}
+
+// sendDescription signals an offer or answer and then any local candidates
+// that were gathered before it.
+func (p *Peer) sendDescription(t *transport, kind SignalKind, sdp string) {
+	t.sigMu.Lock()
+	defer t.sigMu.Unlock()
+	p.notify.signal(Signal{Kind: kind, Transport: t.name, SDP: sdp})
+	t.described = true
+	for i := range t.held {
+		p.notify.signal(Signal{Kind: SignalCandidate, Transport: t.name, Candidate: &t.held[i]})
+	}
+	t.held = nil
+}
+
+func (p *Peer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// goTracked runs f on a goroutine that Close waits for; false if closed.
+func (p *Peer) goTracked(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// HandleOffer applies a client's offer on TransportPub and sends the answer
+// through OnSignal.
+func (p *Peer) HandleOffer(ctx context.Context, t Transport, sdp string) error {
+	if t != TransportPub {
+		return fmt.Errorf("%w: offers are only accepted on %q", ErrWrongState, TransportPub)
+	}
+	if p.pub == nil {
+		return ErrNoPublish
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sfu: offer: %w", err)
+	}
+	if err := checkSDP(sdp); err != nil {
+		return err
+	}
+	p.pubT.mu.Lock()
+	defer p.pubT.mu.Unlock()
+	if p.isClosed() {
+		return ErrClosed
+	}
+	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSDP, err)
+	}
+	p.flushCandidates(p.pub, &p.pubT)
+	answer, err := p.pub.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("sfu: create answer: %w", err)
+	}
+	if err := p.pub.SetLocalDescription(answer); err != nil {
+		return fmt.Errorf("sfu: set local answer: %w", err)
+	}
+	p.sendDescription(&p.pubT, SignalAnswer, answer.SDP)
+	return nil
+}
+
+// HandleAnswer applies a client's answer to the SFU's latest TransportSub offer.
+func (p *Peer) HandleAnswer(ctx context.Context, t Transport, sdp string) error {
+	if t != TransportSub {
+		return fmt.Errorf("%w: answers are only accepted on %q", ErrWrongState, TransportSub)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sfu: answer: %w", err)
+	}
+	p.subT.mu.Lock()
+	defer p.subT.mu.Unlock()
+	if p.isClosed() {
+		return ErrClosed
+	}
+	if !p.offering {
+		return fmt.Errorf("%w: no offer outstanding", ErrWrongState)
+	}
+	if err := checkSDP(sdp); err != nil {
+		return err
+	}
+	if err := p.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		// The offer stays outstanding: a corrected answer can still be applied.
+		return fmt.Errorf("%w: %w", ErrBadSDP, err)
+	}
+	p.offering = false
+	p.flushCandidates(p.sub, &p.subT)
+	if p.renegotiate {
+		p.renegotiate = false
+		p.negotiateLocked()
+	}
+	return nil
+}
+
+// AddCandidate adds a client's trickled ICE candidate; nil marks the end of gathering.
+func (p *Peer) AddCandidate(t Transport, c *webrtc.ICECandidateInit) error {
+	var pc *webrtc.PeerConnection
+	var tr *transport
+	switch t {
+	case TransportPub:
+		if p.pub == nil {
+			return ErrNoPublish
+		}
+		pc, tr = p.pub, &p.pubT
+	case TransportSub:
+		pc, tr = p.sub, &p.subT
+	default:
+		return fmt.Errorf("%w: unknown transport %q", ErrBadICE, t)
+	}
+	if c == nil || c.Candidate == "" {
+		// End of candidates: pion needs no marker, and an empty string is
+		// how browsers spell it.
+		return nil
+	}
+	// Validate now, not when the candidate is finally applied, so the
+	// client hears about a bad one in reply to the message that carried it.
+	if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadICE, err)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if p.isClosed() {
+		return ErrClosed
+	}
+	if pc.RemoteDescription() == nil {
+		if len(tr.pending) >= maxPendingCandidates {
+			return fmt.Errorf("%w: too many candidates before the description", ErrBadICE)
+		}
+		tr.pending = append(tr.pending, *c)
+		return nil
+	}
+	if err := pc.AddICECandidate(*c); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadICE, err)
+	}
+	return nil
+}
+
+// flushCandidates applies candidates that arrived before the remote
+// description; tr.mu must be held.
+func (p *Peer) flushCandidates(pc *webrtc.PeerConnection, tr *transport) {
+	for _, c := range tr.pending {
+		if err := pc.AddICECandidate(c); err != nil {
+			p.log.Debug("queued candidate refused", "transport", string(tr.name), "err", err)
+		}
+	}
+	tr.pending = nil
+}
+
+// onTrack is pion's OnTrack for the pub connection: a published track has
+// started (its first packet arrived). It runs on a goroutine of its own.
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	t := newPubTrack(p, remote, receiver)
+	started := p.goTracked(func() {
+		defer p.room.removeTrack(t)
+		t.readLoop()
+	})
+	if !started {
+		return
+	}
+	p.goTracked(t.rtcpLoop)
+	if t.kf != nil {
+		p.goTracked(func() { t.kf.run(t.done) })
+	}
+	if !p.room.addTrack(t) {
+		t.close()
+	}
+}
+
+// subscribe adds down-tracks for ts to the sub connection and renegotiates.
+// Tracks already subscribed or already ended are skipped.
+func (p *Peer) subscribe(ts ...*pubTrack) {
+	if len(ts) == 0 {
+		return
+	}
+	p.subT.mu.Lock()
+	defer p.subT.mu.Unlock()
+	changed := false
+	for _, t := range ts {
+		if p.isClosed() {
+			return
+		}
+		if _, ok := p.downs[t]; ok {
+			continue
+		}
+		d := newDownTrack(t)
+		if !t.addDown(d) {
+			continue // ended meanwhile
+		}
+		sender, err := p.addSender(d)
+		if err != nil {
+			t.removeDown(d)
+			p.log.Warn("cannot subscribe", "track", t.id, "err", err)
+			continue
+		}
+		p.downs[t] = &subscription{down: d, sender: sender}
+		changed = true
+		if !p.goTracked(func() { d.rtcpLoop(sender, p.sfu.st) }) {
+			return
+		}
+	}
+	if changed {
+		p.negotiateLocked()
+	}
+}
+
+// addSender adds d on a send-only transceiver offering only the published
+// codec, so the subscriber cannot pick one the publisher does not send.
+func (p *Peer) addSender(d *downTrack) (*webrtc.RTPSender, error) {
+	tr, err := p.sub.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: add transceiver: %w", err)
+	}
+	codec := webrtc.RTPCodecParameters{RTPCodecCapability: d.codec}
+	// Advertise the feedback this SFU acts on, whatever the publisher's
+	// connection negotiated.
+	if d.kind == webrtc.RTPCodecTypeVideo {
+		codec.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	} else {
+		codec.RTCPFeedback = nil
+	}
+	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{codec}); err != nil {
+		p.log.Debug("codec preferences refused; offering all codecs", "codec", d.codec.MimeType, "err", err)
+	}
+	return tr.Sender(), nil
+}
+
+// requestKeyframes asks for a keyframe on every video track p receives.
+func (p *Peer) requestKeyframes() {
+	p.subT.mu.Lock()
+	ts := make([]*pubTrack, 0, len(p.downs))
+	for t := range p.downs {
+		ts = append(ts, t)
+	}
+	p.subT.mu.Unlock()
+	for _, t := range ts {
+		t.requestKeyframe()
+	}
+}
+
+// unsubscribe removes the down-tracks of ts and renegotiates.
+func (p *Peer) unsubscribe(ts ...*pubTrack) {
+	p.subT.mu.Lock()
+	defer p.subT.mu.Unlock()
+	changed := false
+	for _, t := range ts {
+		s, ok := p.downs[t]
+		if !ok {
+			continue
+		}
+		delete(p.downs, t)
+		t.removeDown(s.down)
+		if err := p.sub.RemoveTrack(s.sender); err != nil && !p.isClosed() {
+			p.log.Debug("remove track", "track", t.id, "err", err)
+		}
+		changed = true
+	}
+	if changed {
+		p.negotiateLocked()
+	}
+}
+
+// negotiateLocked sends a new sub offer, or notes that one is needed once the
+// outstanding offer is answered. p.subT.mu must be held.
+func (p *Peer) negotiateLocked() {
+	if p.isClosed() {
+		return
+	}
+	if p.offering {
+		p.renegotiate = true
+		return
+	}
+	if len(p.downs) == 0 && !p.offered {
+		return // nothing to send yet
+	}
+	offer, err := p.sub.CreateOffer(nil)
+	if err != nil {
+		p.log.Warn("create sub offer", "err", err)
+		return
+	}
+	if err := p.sub.SetLocalDescription(offer); err != nil {
+		p.log.Warn("set sub offer", "err", err)
+		return
+	}
+	p.offering, p.offered = true, true
+	p.sendDescription(&p.subT, SignalOffer, offer.SDP)
+}
+
+// onPCState folds the two connections' states into one PeerState.
+func (p *Peer) onPCState(t Transport, s webrtc.PeerConnectionState) {
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	if p.stateDone {
+		return
+	}
+	if t == TransportPub {
+		p.pubState = s
+	} else {
+		p.subState = s
+	}
+	st := combineStates(p.pubState, p.subState)
+	if st == p.lastState {
+		return
+	}
+	p.lastState = st
+	p.log.Debug("peer state", "state", string(st))
+	p.notify.state(st)
+}
+
+// combineStates gives the worst state of the connections in use. A
+// connection still "new" is not in use (a lecturer receives nothing until
+// someone else publishes; a student never publishes).
+func combineStates(states ...webrtc.PeerConnectionState) PeerState {
+	has := func(want webrtc.PeerConnectionState) bool {
+		for _, s := range states {
+			if s == want {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has(webrtc.PeerConnectionStateFailed):
+		return PeerFailed
+	case has(webrtc.PeerConnectionStateClosed):
+		return PeerClosed
+	case has(webrtc.PeerConnectionStateDisconnected):
+		return PeerDisconnected
+	case has(webrtc.PeerConnectionStateConnecting):
+		return PeerConnecting
+	case has(webrtc.PeerConnectionStateConnected):
+		return PeerConnected
+	default:
+		return PeerConnecting
+	}
+}
+
+// Close leaves the room: its published tracks are removed from every other
+// peer (who are renegotiated) and all its resources are freed.
+func (p *Peer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+
+	p.stateMu.Lock()
+	p.stateDone = true
+	p.stateMu.Unlock()
+
+	p.room.removePeer(p)
+
+	p.subT.mu.Lock()
+	downs := p.downs
+	p.downs = map[*pubTrack]*subscription{}
+	p.subT.mu.Unlock()
+	for t, s := range downs {
+		t.removeDown(s.down)
+	}
+
+	err := p.closePCs()
+	// Readers, RTCP loops and keyframe loops all end once the connections
+	// are closed and the published tracks are ended.
+	p.wg.Wait()
+	p.notify.state(PeerClosed)
+	p.notify.close()
+	return err
+}
+
+func (p *Peer) closePCs() error {
+	var errs []error
+	if p.pub != nil {
+		if err := p.pub.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sfu: close pub: %w", err))
+		}
+	}
+	if err := p.sub.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("sfu: close sub: %w", err))
+	}
+	return errors.Join(errs...)
+}
