@@ -4,8 +4,8 @@
 package schedule
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,34 +77,25 @@ type Store struct {
 }
 
 // NewStore returns a Store on rdb.
-func NewStore(rdb redis.UniversalClient, opts Options) *Store { panic("TODO") }
-
-// PutSite creates or replaces a site.
-func (s *Store) PutSite(ctx context.Context, site Site) error { panic("TODO") }
-
-// Site returns one site.
-func (s *Store) Site(ctx context.Context, id string) (Site, error) { panic("TODO") }
-
-// Sites returns all sites ordered by name.
-func (s *Store) Sites(ctx context.Context) ([]Site, error) { panic("TODO") }
-
-// CreateLecture schedules a lecture after validating it (the site must exist;
-// the caller checks the lecturer).
-func (s *Store) CreateLecture(ctx context.Context, nl NewLecture) (Lecture, error) { panic("TODO") }
-
-// Lecture returns one lecture.
-func (s *Store) Lecture(ctx context.Context, id string) (Lecture, error) { panic("TODO") }
-
-// LecturesBetween returns lectures whose start is in [from, to), ordered by start.
-func (s *Store) LecturesBetween(ctx context.Context, from, to time.Time) ([]Lecture, error) {
-	panic("TODO")
+func NewStore(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{rdb: rdb, opts: opts}
 }
 
-// Start marks a lecture live (idempotent while live).
-func (s *Store) Start(ctx context.Context, id string) (Lecture, error) { panic("TODO") }
+// InvalidError says which input field was refused and why. It matches
+// ErrInvalid with errors.Is; errors.As gives the field for an API reply.
+type InvalidError struct {
+	Field  string // the JSON name of the field, e.g. "durationMinutes"
+	Reason string // e.g. "durationMinutes must be 5-720"
+}
 
-// End marks a live lecture ended.
-func (s *Store) End(ctx context.Context, id string) (Lecture, error) { panic("TODO") }
+func (e *InvalidError) Error() string { return ErrInvalid.Error() + ": " + e.Reason }
 
-// Live returns the lectures that are live now.
-func (s *Store) Live(ctx context.Context) ([]Lecture, error) { panic("TODO") }
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
