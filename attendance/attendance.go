@@ -4,7 +4,6 @@
 package attendance
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -72,33 +71,9 @@ type Store struct {
 }
 
 // NewStore returns a Store on rdb.
-func NewStore(rdb redis.UniversalClient, opts Options) *Store { panic("TODO") }
-
-// Record appends an event to the lecture's stream and updates the set of open
-// connections. A zero At is set to now. It returns the event with its ID.
-func (s *Store) Record(ctx context.Context, e Event) (Event, error) { panic("TODO") }
-
-// Events returns a lecture's events in order.
-func (s *Store) Events(ctx context.Context, lectureID string) ([]Event, error) { panic("TODO") }
-
-// Open returns the join events of connections that have not left.
-func (s *Store) Open(ctx context.Context, lectureID string) ([]Event, error) { panic("TODO") }
-
-// Summary computes each person's presence; intervals still open are counted up to now.
-func (s *Store) Summary(ctx context.Context, lectureID string) ([]Presence, error) { panic("TODO") }
-
-// Touch records a sign of life of an open connection, so that a connection
-// lost in a crash can later be closed at its last sign of life.
-func (s *Store) Touch(ctx context.Context, lectureID, connID string, at time.Time) error {
-	panic("TODO")
+func NewStore(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{rdb: rdb, opts: opts}
 }
-
-// CloseOpen records a leave (with reason) for every connection of the lecture
-// still open, at each connection's last sign of life. It is used after a
-// server restart and when a lecture ends.
-func (s *Store) CloseOpen(ctx context.Context, lectureID, reason string) (int, error) {
-	panic("TODO")
-}
-
-// OpenLectures returns the ids of lectures that have open connections.
-func (s *Store) OpenLectures(ctx context.Context) ([]string, error) { panic("TODO") }
