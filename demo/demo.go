@@ -1,0 +1,201 @@
+// Package demo owns the demonstration data set: the four training sites,
+// a handful of accounts and today's lectures, so a fresh installation can
+// be tried at once. Every demo account has the password in Password.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bomca/lecturelink/account"
+	"github.com/bomca/lecturelink/schedule"
+)
+
+// Password is the password of every demo account. It is public on purpose:
+// the demo data is for trying lecturelink out, never for real use.
+const Password = "lecturelink"
+
+// AdminUsername is the demo administrator; its existence marks a seeded store.
+const AdminUsername = "admin"
+
+// Account describes one demo account, for printing at start-up.
+type Account struct {
+	Username    string
+	DisplayName string
+	Role        account.Role
+	SiteID      string
+}
+
+// Summary says what Seed did.
+type Summary struct {
+	// Seeded is false when the admin already existed and nothing was written.
+	Seeded bool
+	// Password is the password of every demo account.
+	Password string
+	// Accounts lists the demo accounts (also when Seeded is false, since
+	// they were created by an earlier run; they may have changed since).
+	Accounts []Account
+	// Sites and Lectures are what was written; empty when Seeded is false.
+	Sites    []schedule.Site
+	Lectures []schedule.Lecture
+}
+
+// Sites are the four participating institutions.
+func Sites() []schedule.Site {
+	return []schedule.Site{
+		{ID: "osh", Name: "Osh", Institution: "Border Service Training Centre", TimeZone: "Asia/Bishkek"},
+		{ID: "bishkek", Name: "Bishkek", Institution: "Border Guard Faculty, Military Institute", TimeZone: "Asia/Bishkek"},
+		{ID: "rezekne", Name: "Rezekne", Institution: "State Border Guard College", TimeZone: "Europe/Riga"},
+		{ID: "riga", Name: "Riga", Institution: "Riga Technical University", TimeZone: "Europe/Riga"},
+	}
+}
+
+// Accounts are the demo people: one admin, a lecturer in Osh and one in
+// Riga, and six students over the four sites.
+func Accounts() []Account {
+	return []Account{
+		{AdminUsername, "Nurlan Sadykov", account.RoleAdmin, "bishkek"},
+		{"aliev", "Marat Aliev", account.RoleLecturer, "osh"},
+		{"berzins", "Jānis Bērziņš", account.RoleLecturer, "riga"},
+		{"tursunov", "Bakyt Tursunov", account.RoleStudent, "osh"},
+		{"asanova", "Aizada Asanova", account.RoleStudent, "bishkek"},
+		{"omurbekov", "Emil Omurbekov", account.RoleStudent, "bishkek"},
+		{"kalnina", "Ilze Kalniņa", account.RoleStudent, "rezekne"},
+		{"ozols", "Mārtiņš Ozols", account.RoleStudent, "rezekne"},
+		{"berzina", "Anna Berzina", account.RoleStudent, "riga"},
+	}
+}
+
+// Seed writes the demo data set unless the admin account already exists.
+//
+// Today's lectures are placed relative to now: one at the next 5-minute
+// boundary (so it can be started at once), one earlier today and one later
+// today, "today" meaning the lecture site's local day. The admin is
+// created last, so a run that failed half-way is completed by the next one
+// (lectures written before the failure may then appear twice).
+func Seed(ctx context.Context, accounts *account.Store, sched *schedule.Store, now time.Time) (Summary, error) {
+	sum := Summary{Password: Password, Accounts: Accounts()}
+	_, err := accounts.ByUsername(ctx, AdminUsername)
+	if err == nil {
+		return sum, nil
+	}
+	if !errors.Is(err, account.ErrNotFound) {
+		return sum, fmt.Errorf("demo: look for the admin: %w", err)
+	}
+
+	for _, site := range Sites() {
+		if err := sched.PutSite(ctx, site); err != nil {
+			return sum, fmt.Errorf("demo: site %s: %w", site.ID, err)
+		}
+		sum.Sites = append(sum.Sites, site)
+	}
+
+	ids := map[string]string{} // username -> id
+	for _, a := range sum.Accounts {
+		if a.Username == AdminUsername {
+			continue
+		}
+		id, err := ensureUser(ctx, accounts, a)
+		if err != nil {
+			return sum, err
+		}
+		ids[a.Username] = id
+	}
+
+	for _, nl := range lectures(now, ids) {
+		l, err := sched.CreateLecture(ctx, nl)
+		if err != nil {
+			return sum, fmt.Errorf("demo: lecture %q: %w", nl.Title, err)
+		}
+		sum.Lectures = append(sum.Lectures, l)
+	}
+
+	if _, err := ensureUser(ctx, accounts, sum.Accounts[0]); err != nil {
+		return sum, err
+	}
+	sum.Seeded = true
+	return sum, nil
+}
+
+// ensureUser creates a demo account or, if a failed earlier run created it
+// already, returns its id.
+func ensureUser(ctx context.Context, accounts *account.Store, a Account) (string, error) {
+	u, err := accounts.Create(ctx, account.NewUser{
+		Username: a.Username, Password: Password, DisplayName: a.DisplayName, Role: a.Role, SiteID: a.SiteID,
+	})
+	if errors.Is(err, account.ErrExists) {
+		u, err = accounts.ByUsername(ctx, a.Username)
+	}
+	if err != nil {
+		return "", fmt.Errorf("demo: account %s: %w", a.Username, err)
+	}
+	return u.ID, nil
+}
+
+// lectures returns today's three demo lectures around now.
+func lectures(now time.Time, ids map[string]string) []schedule.NewLecture {
+	next := now.Truncate(5 * time.Minute).Add(5 * time.Minute)
+	riga := zone("Europe/Riga")
+	earlier := clampToDay(next.Add(-3*time.Hour), next, riga)
+	later := clampToDay(next.Add(3*time.Hour), next, riga)
+	return []schedule.NewLecture{
+		{
+			Title:           "Risk analysis at the external border",
+			Topic:           "Risk indicators and profiles in daily shift planning; sharing incident reports between crossing points",
+			Start:           earlier,
+			DurationMinutes: 90,
+			LecturerID:      ids["berzins"],
+			SiteID:          "riga",
+		},
+		{
+			Title:           "Document control at crossings",
+			Topic:           "Forged passports: security features, UV and retro-reflective checks, impostors using genuine documents",
+			Start:           next,
+			DurationMinutes: 90,
+			LecturerID:      ids["aliev"],
+			SiteID:          "osh",
+		},
+		{
+			Title:           "Vehicle inspection at road crossings",
+			Topic:           "Concealment in cars and lorries, using X-ray scanners and detection dogs, recording findings for prosecution",
+			Start:           later,
+			DurationMinutes: 60,
+			LecturerID:      ids["berzins"],
+			SiteID:          "riga",
+		},
+	}
+}
+
+// clampToDay keeps t on the local day (in loc) of ref: not before
+// midnight, and, for a lecture after ref, starting at least an hour before
+// the day ends when that is still after ref. Only when ref itself is in the
+// last minutes of the day does a later lecture spill into tomorrow.
+func clampToDay(t, ref time.Time, loc *time.Location) time.Time {
+	r := ref.In(loc)
+	midnight := time.Date(r.Year(), r.Month(), r.Day(), 0, 0, 0, 0, loc)
+	if t.Before(midnight) {
+		return midnight
+	}
+	dayEnd := midnight.AddDate(0, 0, 1)
+	if t.Before(dayEnd) {
+		return t
+	}
+	for _, room := range []time.Duration{time.Hour, 15 * time.Minute, 5 * time.Minute} {
+		if c := dayEnd.Add(-room); c.After(ref) {
+			return c
+		}
+	}
+	return t
+}
+
+// zone loads a time zone, falling back to a fixed offset so the demo never
+// fails on a machine without tzdata.
+func zone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone(name, 2*60*60)
+	}
+	return loc
+}
