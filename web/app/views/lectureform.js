@@ -88,10 +88,12 @@ export function lectureForm(ctx, onCreated) {
   const form = h('form', { class: 'card lecture-form', novalidate: true, 'aria-labelledby': 'lf-heading' },
     h('h2', { id: 'lf-heading', text: t('form.title') }),
     formError, formOk,
-    title.wrap, topic.wrap, site.wrap,
+    title.wrap, topic.wrap,
+    site.wrap,
     h('div', { class: 'field-row' }, date.wrap, time.wrap),
     zoneHint, preview,
-    h('div', { class: 'field-row' }, duration.wrap, lecturer.wrap),
+    lecturer.wrap,
+    h('div', { class: 'field-row field-row-narrow' }, duration.wrap),
     h('div', { class: 'form-actions' }, submit));
 
   const siteSel = /** @type {HTMLSelectElement} */ (site.control);
@@ -123,13 +125,15 @@ export function lectureForm(ctx, onCreated) {
       preview.textContent = '';
       return;
     }
-    const seen = new Set();
+    /** @type {Map<string, string[]>} zone → site names, the chosen site first */
+    const zones = new Map();
+    for (const x of [s, ...sites.filter((y) => y.id !== s.id)]) {
+      zones.set(x.timeZone, [...(zones.get(x.timeZone) ?? []), x.name]);
+    }
     /** @type {string[]} */
     const parts = [];
-    for (const x of [s, ...sites]) {
-      if (seen.has(x.timeZone)) continue;
-      seen.add(x.timeZone);
-      parts.push(t('form.previewItem', { time: formatTime(at.date, x.timeZone), site: x.name }));
+    for (const [zone, names] of zones) {
+      parts.push(t('form.previewItem', { time: formatTime(at.date, zone), site: names.join(t('form.previewSites')) }));
     }
     parts.push(t('form.previewUtc', { time: formatTime(at.date, 'UTC') }));
     preview.textContent = t('form.preview', { times: parts.join(t('form.previewSep')) });
@@ -223,7 +227,7 @@ export function lectureForm(ctx, onCreated) {
       if (destroyed) return;
       const f = err instanceof api.ApiError && err.status === 400 ? fieldOfError(err) : null;
       if (f) {
-        setError(f, errorText(err));
+        setError(f, errorText(err).replace(/^[\w ]+: invalid input: /, ''));
         formError.textContent = t('form.fixErrors');
         focusFirstError();
       } else {

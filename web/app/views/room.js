@@ -238,7 +238,7 @@ export function mountRoom(root, ctx, lectureId, query) {
   function renderParticipants(list) {
     if (!session || !lecture) return;
     const showNames = isPublisher || session.canEnd || ctx.user.role !== 'student';
-    participantsHeading.textContent = `${t('room.participants')} (${list.length})`;
+    participantsHeading.textContent = showNames ? `${t('room.participants')} (${list.length})` : t('room.participants');
     if (!showNames) {
       replace(participantsBody, h('p', { class: 'muted', text: tn('room.participants', list.length) }));
       return;
