@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bomca/lecturelink/account"
@@ -198,4 +199,16 @@ func zone(name string) *time.Location {
 		return time.FixedZone(name, 2*60*60)
 	}
 	return loc
+}
+
+// String lists the demo accounts as "username (role, site)", for a log line.
+func (s Summary) String() string {
+	var b strings.Builder
+	for i, a := range s.Accounts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%s, %s)", a.Username, a.Role, a.SiteID)
+	}
+	return b.String()
 }

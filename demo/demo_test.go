@@ -155,3 +155,10 @@ func TestSeedLecturesStayOnToday(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryString(t *testing.T) {
+	got := Summary{Accounts: Accounts()[:2]}.String()
+	if want := "admin (admin, bishkek), aliev (lecturer, osh)"; got != want {
+		t.Fatalf("String = %q, want %q", got, want)
+	}
+}
