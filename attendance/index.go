@@ -3,6 +3,7 @@ package attendance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -12,16 +13,28 @@ import (
 // The open-lectures index lives in its own slot, so it cannot be updated in
 // the same script as a lecture's open hash. It is kept correct this way:
 //
-//   - Its score is a change counter, not a time. Every join bumps it before
-//     and after its script, so the member exists before a connection opens
-//     and is restored if removed while the join ran.
-//   - A member is only removed by pruneIndex, which reads the counter, then
-//     finds the lecture's open hash empty, then removes the member only if
-//     the counter is unchanged (compare-and-delete on the index key alone).
-//     A join that raced with it has bumped the counter, so it survives.
+//   - Its score is a stamp from a sequence kept in the same key (member
+//     seqMember), not a time: every stamp is new, so a removed and re-added
+//     member never gets an old score back (no ABA). Every join stamps its
+//     lecture before its script, so the member exists before a connection
+//     opens, and again after, to restore it if a prune removed it meanwhile.
+//   - A member is only removed by pruning, which reads the stamp, then finds
+//     the lecture's open hash empty, then removes the member only if the
+//     stamp is unchanged (compare-and-delete on the index key alone). A join
+//     that raced with it has stamped it anew, so it survives.
 //
 // So a lecture with an open connection is always in the index; a lecture
 // without one may linger until the next prune, and readers filter those.
+
+// seqMember holds the stamp sequence; braces cannot occur in lecture ids.
+const seqMember = "{seq}"
+
+// stampScript gives a lecture a fresh stamp. KEYS: index. ARGV: lecture id.
+var stampScript = redis.NewScript(`
+local v = redis.call('ZINCRBY', KEYS[1], 1, '` + seqMember + `')
+redis.call('ZADD', KEYS[1], v, ARGV[1])
+return v
+`)
 
 // pruneScript removes a member only if its score is still ARGV[2].
 var pruneScript = redis.NewScript(`
@@ -33,7 +46,7 @@ return 0
 `)
 
 func (s *Store) touchIndex(ctx context.Context, lectureID string) error {
-	if err := s.rdb.ZIncrBy(ctx, keyOpenLectures, 1, lectureID).Err(); err != nil {
+	if err := stampScript.Run(ctx, s.rdb, []string{keyOpenLectures}, lectureID).Err(); err != nil {
 		return fmt.Errorf("attendance: index open lecture: %w", err)
 	}
 	return nil
@@ -73,6 +86,7 @@ func (s *Store) OpenLectures(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attendance: read open-lectures index: %w", err)
 	}
+	zs = slices.DeleteFunc(zs, func(z redis.Z) bool { return z.Member == seqMember })
 	out := []string{}
 	if len(zs) == 0 {
 		return out, nil
