@@ -157,8 +157,7 @@ func (e *env) do(method, path string, cookie *http.Cookie, body string, out any)
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	if out != nil {
-		b, _ := io.ReadAll(resp.Body)
+	if b, _ := io.ReadAll(resp.Body); out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
 			e.t.Fatalf("%s %s: %d, undecodable body %q: %v", method, path, resp.StatusCode, b, err)
 		}

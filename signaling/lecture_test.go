@@ -18,7 +18,10 @@ import (
 // join before media flows, and ending the lecture tells everyone, stops
 // media and closes attendance.
 func TestLiveLecture(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	// Registered first, so it runs after every other cleanup has closed the
+	// server, the SFU and the clients.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 
