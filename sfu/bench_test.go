@@ -1,0 +1,266 @@
+package sfu
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// discardWriter stands in for a subscriber's transport: the benchmarks
+// measure the SFU's own per-packet work, not SRTP or the syscall.
+type discardWriter struct{ n int }
+
+func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.n += len(payload)
+	return len(payload), nil
+}
+
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// benchTrack is a video pubTrack fanning out to n bound down-tracks.
+func benchTrack(n int) *pubTrack {
+	t := &pubTrack{
+		id: "video", streamID: "lecturer", kind: webrtc.RTPCodecTypeVideo,
+		cache: newPacketCache(videoCacheSize),
+		st:    &counters{},
+		done:  make(chan struct{}),
+	}
+	downs := make([]*downTrack, n)
+	for i := range downs {
+		d := newDownTrack(t)
+		d.bound.Store(&binding{ssrc: uint32(1000 + i), pt: 96, w: &discardWriter{}})
+		downs[i] = d
+	}
+	t.downs.Store(&downs)
+	return t
+}
+
+// benchPacket is a 1,100-byte VP8-sized packet with one header extension,
+// as browsers send them.
+func benchPacket(tb testing.TB, seq uint16) []byte {
+	p := &rtp.Packet{
+		Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: 90000, SSRC: 42},
+		Payload: make([]byte, 1100),
+	}
+	if err := p.SetExtension(3, []byte{1, 2, 3}); err != nil {
+		tb.Fatal(err)
+	}
+	b, err := p.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkHandlePacket is the whole per-packet path of a published track:
+// parse, cache, rewrite and write to every down-track.
+func BenchmarkHandlePacket(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
+			t := benchTrack(n)
+			pkt := benchPacket(b, 1)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(pkt) * n))
+			var seq uint16
+			for b.Loop() {
+				seq++
+				pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+				t.handlePacket(pkt)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/downtrack")
+		})
+	}
+}
+
+// BenchmarkForward is the fan-out loop alone.
+func BenchmarkForward(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
+			t := benchTrack(n)
+			pkt := benchPacket(b, 1)
+			var hdr rtp.Header
+			payload, ok := parseForForward(&hdr, pkt)
+			if !ok {
+				b.Fatal("parse")
+			}
+			downs := *t.downs.Load()
+			b.ReportAllocs()
+			for b.Loop() {
+				if forward(downs, &hdr, payload) != n {
+					b.Fatal("short forward")
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkPacketCacheStore(b *testing.B) {
+	c := newPacketCache(videoCacheSize)
+	pkt := benchPacket(b, 1)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	var seq uint16
+	for b.Loop() {
+		seq++
+		c.store(seq, pkt)
+	}
+}
+
+func BenchmarkPacketCacheGet(b *testing.B) {
+	c := newPacketCache(videoCacheSize)
+	pkt := benchPacket(b, 1)
+	for i := range videoCacheSize {
+		c.store(uint16(i), pkt)
+	}
+	dst := make([]byte, cacheSlotSize)
+	b.ReportAllocs()
+	var seq uint16
+	for b.Loop() {
+		seq++
+		if _, ok := c.get(seq%videoCacheSize, dst); !ok {
+			b.Fatal("miss")
+		}
+	}
+}
+
+func TestHandlePacketAllocatesNothing(t *testing.T) {
+	tr := benchTrack(10)
+	pkt := benchPacket(t, 1)
+	tr.handlePacket(pkt) // first packet sizes the reused header's slices
+	var seq uint16
+	allocs := testing.AllocsPerRun(1000, func() {
+		seq++
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		tr.handlePacket(pkt)
+	})
+	if allocs != 0 {
+		t.Errorf("handlePacket allocates %.1f times per packet", allocs)
+	}
+	if got := tr.st.packetsForwarded.Load(); got != 1002*10 { // AllocsPerRun makes one warm-up call
+		t.Errorf("packetsForwarded = %d, want %d", got, 1002*10)
+	}
+}
+
+func TestForwardRewritesPerSubscriber(t *testing.T) {
+	tr := benchTrack(3)
+	downs := *tr.downs.Load()
+	writers := make([]*recordWriter, len(downs))
+	for i, d := range downs {
+		writers[i] = &recordWriter{}
+		d.bound.Store(&binding{ssrc: uint32(500 + i), pt: uint8(100 + i), w: writers[i]})
+	}
+	// An unbound down-track (subscriber not answered yet) is skipped.
+	all := append(downs, newDownTrack(tr))
+	tr.downs.Store(&all)
+
+	tr.handlePacket(benchPacket(t, 7))
+	for i, w := range writers {
+		if len(w.hdrs) != 1 {
+			t.Fatalf("down-track %d got %d packets", i, len(w.hdrs))
+		}
+		h := w.hdrs[0]
+		if h.SSRC != uint32(500+i) || h.PayloadType != uint8(100+i) || h.SequenceNumber != 7 || h.Extension {
+			t.Errorf("down-track %d header = %+v", i, h)
+		}
+		if len(w.payloads[0]) != 1100 {
+			t.Errorf("down-track %d payload %d bytes", i, len(w.payloads[0]))
+		}
+	}
+}
+
+type recordWriter struct {
+	hdrs     []rtp.Header
+	payloads [][]byte
+}
+
+func (w *recordWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.hdrs = append(w.hdrs, h.Clone())
+	w.payloads = append(w.payloads, append([]byte(nil), payload...))
+	return len(payload), nil
+}
+
+func (w *recordWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func TestPacketCache(t *testing.T) {
+	const size = 16
+	c := newPacketCache(size)
+	dst := make([]byte, cacheSlotSize)
+	if _, ok := c.get(1, dst); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	first, end := uint16(65500), uint16(10) // runs across the 16-bit wrap
+	for seq := first; seq != end; seq++ {
+		c.store(seq, []byte{byte(seq), byte(seq >> 8)})
+	}
+	oldestKept := end - uint16(size) // wraps around to 65530
+	for seq := first; seq != end; seq++ {
+		n, ok := c.get(seq, dst)
+		if int16(seq-oldestKept) >= 0 {
+			if !ok || n != 2 || dst[0] != byte(seq) || dst[1] != byte(seq>>8) {
+				t.Errorf("seq %d: got %v %v", seq, ok, dst[:n])
+			}
+		} else if ok {
+			t.Errorf("seq %d: still served after being overwritten", seq)
+		}
+	}
+	// An oversized packet invalidates its slot rather than leave a stale one.
+	c.store(3, make([]byte, cacheSlotSize+1))
+	if _, ok := c.get(3, dst); ok {
+		t.Error("oversized packet served")
+	}
+	// A short destination is a miss, not a truncated packet.
+	if _, ok := c.get(4, make([]byte, 1)); ok {
+		t.Error("packet truncated into a short buffer")
+	}
+}
+
+func TestKeyframerCoalesces(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	sent := make(chan time.Time, 100)
+	k := newKeyframer(interval, func() { sent <- time.Now() })
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		k.run(done)
+		close(finished)
+	}()
+	defer func() {
+		close(done)
+		<-finished
+	}()
+
+	recv := func(what string) time.Time {
+		t.Helper()
+		select {
+		case at := <-sent:
+			return at
+		case <-time.After(5 * interval):
+			t.Fatalf("no PLI: %s", what)
+			return time.Time{}
+		}
+	}
+	start := time.Now()
+	k.request()
+	first := recv("first request")
+	if d := first.Sub(start); d > interval/2 {
+		t.Errorf("first PLI after %v, want at once", d)
+	}
+	// Requests during the interval are coalesced into one, sent when the
+	// interval ends.
+	for range 100 {
+		k.request()
+	}
+	second := recv("requests during the interval")
+	if d := second.Sub(first); d < interval*9/10 {
+		t.Errorf("second PLI %v after the first, want >= %v", d, interval)
+	}
+	// Nothing more was asked for, so nothing more is sent.
+	select {
+	case at := <-sent:
+		t.Errorf("third PLI %v after the second", at.Sub(second))
+	case <-time.After(2 * interval):
+	}
+}
