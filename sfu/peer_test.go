@@ -88,6 +88,7 @@ type testClient struct {
 	// publisher side
 	video, audio   *webrtc.TrackLocalStaticRTP
 	videoSSRC      uint32
+	audioSSRC      uint32
 	pubSenders     []*webrtc.RTPSender
 	stopSend       chan struct{}
 	skipAnswerOnce bool // don't answer the next sub offer automatically
@@ -304,6 +305,7 @@ func (c *testClient) publish(ctx context.Context) {
 	}
 	c.pubSenders = []*webrtc.RTPSender{vs, as}
 	c.videoSSRC = uint32(vs.GetParameters().Encodings[0].SSRC)
+	c.audioSSRC = uint32(as.GetParameters().Encodings[0].SSRC)
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
@@ -439,6 +441,23 @@ func (c *testClient) lastPLI() time.Time {
 		return time.Time{}
 	}
 	return c.plis[len(c.plis)-1]
+}
+
+func (c *testClient) hasState(want PeerState) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.states {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *testClient) offerList() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.offers...)
 }
 
 func (c *testClient) errors() []error {

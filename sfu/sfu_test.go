@@ -72,7 +72,7 @@ func TestForwardToSubscribers(t *testing.T) {
 	}
 	for _, c := range subs {
 		checkMedia(t, c, webrtc.RTPCodecTypeVideo, 20, lecturer.videoSSRC)
-		checkMedia(t, c, webrtc.RTPCodecTypeAudio, 20, 0)
+		checkMedia(t, c, webrtc.RTPCodecTypeAudio, 20, lecturer.audioSSRC)
 	}
 	// The lecturer does not receive its own media.
 	if n := lecturer.count(webrtc.RTPCodecTypeVideo); n != 0 {
@@ -89,16 +89,7 @@ func TestForwardToSubscribers(t *testing.T) {
 
 	// Every peer reported itself connected.
 	for _, c := range append(subs, lecturer) {
-		waitFor(ctx, t, c.name+" connected state", func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			for _, st := range c.states {
-				if st == PeerConnected {
-					return true
-				}
-			}
-			return false
-		})
+		waitFor(ctx, t, c.name+" connected state", func() bool { return c.hasState(PeerConnected) })
 	}
 }
 
@@ -240,11 +231,8 @@ func TestPeersLeaving(t *testing.T) {
 		return s2.count(webrtc.RTPCodecTypeVideo) >= n2+20 && s3.count(webrtc.RTPCodecTypeAudio) >= n3+20
 	})
 
-	offers := func(c *testClient) []string {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return append([]string(nil), c.offers...)
-	}
+	waitFor(ctx, t, "s1 closed state", func() bool { return s1.hasState(PeerClosed) })
+	offers := (*testClient).offerList
 	before := len(offers(s2))
 	if got := sendingMedia(offers(s2)[before-1]); got != 2 {
 		t.Fatalf("last offer before the lecturer left sends %d tracks, want 2", got)
@@ -341,4 +329,80 @@ func TestBadInput(t *testing.T) {
 	})
 	checkMedia(t, student, webrtc.RTPCodecTypeVideo, 10, lecturer.videoSSRC)
 	noSignalErrors(t, lecturer, student)
+}
+
+// A change of tracks while an offer is unanswered must not produce a second
+// offer (the client could not tell which one its answer belongs to); it is
+// sent once the answer arrives.
+func TestRenegotiationIsSerialized(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 0)
+	r := s.Room("lecture-6")
+	lecturer := join(t, r, "lecturer", true)
+	student := join(t, r, "student", false)
+	student.mu.Lock()
+	student.skipAnswerOnce = true
+	student.mu.Unlock()
+	lecturer.publish(ctx) // video and audio arrive as two separate changes
+
+	subscribed := func() int {
+		student.peer.subT.mu.Lock()
+		defer student.peer.subT.mu.Unlock()
+		return len(student.peer.downs)
+	}
+	waitFor(ctx, t, "both tracks subscribed and an offer delivered", func() bool {
+		return subscribed() == 2 && len(student.offerList()) > 0
+	})
+	student.peer.subT.mu.Lock()
+	deferred := student.peer.offering && student.peer.renegotiate
+	student.peer.subT.mu.Unlock()
+	if !deferred {
+		t.Fatal("second change was not deferred behind the outstanding offer")
+	}
+	offers := student.offerList()
+	if len(offers) != 1 {
+		t.Fatalf("%d offers while the first is unanswered, want 1", len(offers))
+	}
+	if n := sendingMedia(offers[0]); n != 1 {
+		t.Fatalf("first offer sends %d tracks, want 1", n)
+	}
+	if err := student.answer(offers[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "second offer", func() bool { return len(student.offerList()) == 2 })
+	if n := sendingMedia(student.offerList()[1]); n != 2 {
+		t.Fatalf("second offer sends %d tracks, want 2", n)
+	}
+	waitFor(ctx, t, "media on both tracks", func() bool {
+		return student.count(webrtc.RTPCodecTypeVideo) >= 10 && student.count(webrtc.RTPCodecTypeAudio) >= 10
+	})
+	noSignalErrors(t, lecturer, student)
+}
+
+func TestCombineStates(t *testing.T) {
+	const (
+		nw   = webrtc.PeerConnectionStateNew
+		cing = webrtc.PeerConnectionStateConnecting
+		ced  = webrtc.PeerConnectionStateConnected
+		dis  = webrtc.PeerConnectionStateDisconnected
+		fail = webrtc.PeerConnectionStateFailed
+	)
+	for _, tc := range []struct {
+		pub, sub webrtc.PeerConnectionState
+		want     PeerState
+	}{
+		{nw, nw, PeerConnecting},
+		{nw, cing, PeerConnecting},
+		{nw, ced, PeerConnected}, // a student: pub unused
+		{ced, nw, PeerConnected}, // a lecturer alone: sub unused
+		{ced, cing, PeerConnecting},
+		{ced, dis, PeerDisconnected},
+		{dis, fail, PeerFailed},
+		{fail, ced, PeerFailed},
+	} {
+		if got := combineStates(tc.pub, tc.sub); got != tc.want {
+			t.Errorf("combineStates(%s, %s) = %s, want %s", tc.pub, tc.sub, got, tc.want)
+		}
+	}
 }
