@@ -1,7 +1,21 @@
 // Package sfu owns media: rooms of peers, the tracks they publish, and the
 // forwarding of every published RTP packet to each subscriber, with keyframe
 // requests and retransmissions handled on the way. It knows nothing of HTTP,
-// users or storage.
+// users or storage: the caller moves Signals between a Peer and its client
+// and decides who may publish.
+//
+// Each peer has two peer connections. On "pub" the client offers and the SFU
+// answers; on "sub" the SFU offers every track of the room and the client
+// answers. Sub offers are serialized per peer: a change while an offer is
+// unanswered is folded into one new offer sent after the answer.
+//
+// Per published track one goroutine reads packets into a reused buffer,
+// stores them in the track's packet cache and writes them to each
+// subscriber's down-track, rewriting SSRC and payload type in place. The
+// down-track list is an immutable slice behind an atomic pointer, so this
+// path takes no lock and allocates nothing. Each down-track has a goroutine
+// reading the subscriber's RTCP: NACKs are answered from the cache, PLI and
+// FIR become keyframe requests, throttled per track. See docs/sfu.md.
 package sfu
 
 import (
@@ -186,7 +200,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		return nil, fmt.Errorf("sfu: twcc: %w", err)
 	}
 
-	se := webrtc.SettingEngine{}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}}
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
