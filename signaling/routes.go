@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/bomca/lecturelink/account"
 )
@@ -22,17 +23,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/lectures/{id}", s.requireUser(s.handleLecture))
 	mux.HandleFunc("GET /api/lectures/{id}/attendance",
 		s.requireUser(s.handleAttendance, account.RoleAdmin, account.RoleLecturer))
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such API route")
-	})
 	mux.HandleFunc("GET /ws", s.handleWebSocket)
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	if s.cfg.Web != nil {
-		mux.Handle("GET /", http.FileServerFS(s.cfg.Web))
-	}
+	mux.Handle("/", s.fallback())
 
 	csrf := http.NewCrossOriginProtection()
 	for _, o := range s.cfg.AllowedOrigins {
@@ -45,6 +41,25 @@ func (s *Server) routes() http.Handler {
 		writeError(w, http.StatusForbidden, "forbidden", "cross-origin request refused")
 	}))
 	return securityHeaders(s.metrics.instrument(csrf.Handler(mux)))
+}
+
+// fallback answers unknown API routes with a JSON error and serves the
+// browser app for everything else.
+func (s *Server) fallback() http.Handler {
+	var files http.Handler = http.NotFoundHandler()
+	if s.cfg.Web != nil {
+		files = http.FileServerFS(s.cfg.Web)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			writeError(w, http.StatusNotFound, "not_found", "no such API route")
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "only GET is served here")
+		default:
+			files.ServeHTTP(w, r)
+		}
+	})
 }
 
 // securityHeaders sets headers that harden every response.

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything the server reads from flags and the environment.
+// A flag wins over its environment variable, which wins over the default.
+type config struct {
+	Addr           string
+	RedisURL       string
+	MetricsAddr    string
+	TLSCert        string
+	TLSKey         string
+	PublicIPs      []string
+	UDPPortMin     uint16
+	UDPPortMax     uint16
+	ICELoopback    bool
+	AllowedOrigins []string
+	StartEarly     time.Duration
+	LogLevel       slog.Level
+	InsecureCookie bool
+}
+
+// parseConfig reads args (without the program name) and the environment.
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var (
+		c                       config
+		publicIPs, origins, ups string
+		logLevel                string
+	)
+	fs := flag.NewFlagSet("lecturelink", flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", env("LECTURELINK_ADDR", "localhost:8080"), "HTTP listen address host:port (env LECTURELINK_ADDR)")
+	fs.StringVar(&c.RedisURL, "redis", env("REDIS_URL", ""), "Redis URL: redis://host:port/db, rediss:// for TLS, ?master_name=NAME for Sentinel, ?addr=host:port&addr=... for Cluster; empty runs an in-memory demo store (env REDIS_URL)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("LECTURELINK_METRICS_ADDR", ""), "separate listen address for /metrics; empty serves it on -addr (env LECTURELINK_METRICS_ADDR)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("LECTURELINK_TLS_CERT", ""), "TLS certificate file; with -tls-key serves HTTPS (env LECTURELINK_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("LECTURELINK_TLS_KEY", ""), "TLS key file (env LECTURELINK_TLS_KEY)")
+	fs.StringVar(&publicIPs, "public-ip", env("LECTURELINK_PUBLIC_IP", ""), "comma-separated public IPs to advertise for media behind 1:1 NAT (env LECTURELINK_PUBLIC_IP)")
+	fs.StringVar(&ups, "udp-ports", env("LECTURELINK_UDP_PORTS", ""), "UDP port range for media, e.g. 40000-40199; empty uses any (env LECTURELINK_UDP_PORTS)")
+	fs.BoolVar(&c.ICELoopback, "ice-loopback", env("LECTURELINK_ICE_LOOPBACK", "false") == "true", "also offer loopback media candidates (tests, single-machine demos) (env LECTURELINK_ICE_LOOPBACK=true)")
+	fs.StringVar(&origins, "allowed-origins", env("LECTURELINK_ALLOWED_ORIGINS", ""), "comma-separated extra origins allowed to use the API and WebSocket (env LECTURELINK_ALLOWED_ORIGINS)")
+	fs.DurationVar(&c.StartEarly, "start-early", 30*time.Minute, "how long before its scheduled time a lecture may be started")
+	fs.StringVar(&logLevel, "log-level", env("LECTURELINK_LOG_LEVEL", "info"), "debug, info, warn or error (env LECTURELINK_LOG_LEVEL)")
+	fs.BoolVar(&c.InsecureCookie, "insecure-cookie", false, "send the session cookie without Secure (plain HTTP on a non-localhost name; never in production)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return config{}, fmt.Errorf("-log-level: %w", err)
+	}
+	c.PublicIPs = splitList(publicIPs)
+	c.AllowedOrigins = splitList(origins)
+	if ups != "" {
+		lo, hi, ok := strings.Cut(ups, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+			return config{}, fmt.Errorf("-udp-ports %q: want LOW-HIGH, e.g. 40000-40199", ups)
+		}
+		c.UDPPortMin, c.UDPPortMax = uint16(a), uint16(b)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return config{}, errors.New("-tls-cert and -tls-key go together")
+	}
+	return c, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/bomca/lecturelink/sfu"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// registerSFUMetrics exposes the SFU's counters; they are read when scraped,
+// so the media path itself never touches Prometheus.
+func registerSFUMetrics(reg prometheus.Registerer, media *sfu.SFU) {
+	gauge := func(name, help string, f func(sfu.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(media.Stats()) })
+	}
+	counter := func(name, help string, f func(sfu.Stats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return f(media.Stats()) })
+	}
+	reg.MustRegister(
+		gauge("lecturelink_sfu_rooms", "Media rooms open.", func(s sfu.Stats) float64 { return float64(s.Rooms) }),
+		gauge("lecturelink_sfu_peers", "Media peers connected.", func(s sfu.Stats) float64 { return float64(s.Peers) }),
+		gauge("lecturelink_sfu_published_tracks", "Tracks being published.", func(s sfu.Stats) float64 { return float64(s.PublishedTracks) }),
+		counter("lecturelink_sfu_packets_in_total", "RTP packets received from publishers.", func(s sfu.Stats) float64 { return float64(s.PacketsIn) }),
+		counter("lecturelink_sfu_packets_forwarded_total", "RTP packets sent to subscribers.", func(s sfu.Stats) float64 { return float64(s.PacketsForwarded) }),
+		counter("lecturelink_sfu_bytes_forwarded_total", "RTP bytes sent to subscribers.", func(s sfu.Stats) float64 { return float64(s.BytesForwarded) }),
+		counter("lecturelink_sfu_keyframe_requests_total", "Keyframe requests sent to publishers.", func(s sfu.Stats) float64 { return float64(s.KeyframeRequests) }),
+		counter("lecturelink_sfu_nacks_served_total", "Packets retransmitted from the SFU's cache.", func(s sfu.Stats) float64 { return float64(s.NACKsServed) }),
+	)
+}
