@@ -14,6 +14,7 @@ const maxBodyBytes = 64 << 10
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // the request field at fault, for 400s
 }
 
 // writeJSON sends v with the given status.
@@ -27,6 +28,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError sends the documented error shape.
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: message}})
+}
+
+// writeFieldError sends a 400 naming the request field at fault.
+func writeFieldError(w http.ResponseWriter, field, message string) {
+	writeJSON(w, http.StatusBadRequest, map[string]apiError{"error": {Code: "bad_request", Message: message, Field: field}})
 }
 
 // errBodyTooLarge marks a request body over maxBodyBytes.

@@ -177,7 +177,7 @@ func (s *Server) handleCreateLecture(w http.ResponseWriter, r *http.Request) {
 	lecturer, err := s.cfg.Accounts.Get(r.Context(), strings.TrimSpace(req.LecturerID))
 	switch {
 	case errors.Is(err, account.ErrNotFound), err == nil && (lecturer.Role != account.RoleLecturer || !lecturer.Active):
-		writeError(w, http.StatusBadRequest, "bad_request", "lecturerId: not an active lecturer")
+		writeFieldError(w, "lecturerId", "lecturerId: not an active lecturer")
 		return
 	case err != nil:
 		s.internalError(w, "could not check the lecturer", err)
@@ -188,8 +188,9 @@ func (s *Server) handleCreateLecture(w http.ResponseWriter, r *http.Request) {
 		LecturerID: lecturer.ID, SiteID: req.SiteID,
 	})
 	if err != nil {
-		if errors.Is(err, schedule.ErrInvalid) {
-			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		var invalid *schedule.InvalidError
+		if errors.As(err, &invalid) {
+			writeFieldError(w, invalid.Field, invalid.Reason)
 			return
 		}
 		s.internalError(w, "could not create the lecture", err)

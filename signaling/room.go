@@ -117,8 +117,9 @@ func (r *room) join(ctx context.Context, c *client) (ok bool, code string, err e
 	}
 	m := &member{}
 	r.members[c] = m
-	if r.lecture.State == schedule.StateLive {
-		if err := r.activate(ctx, c, m); err != nil {
+	live := r.lecture.State == schedule.StateLive
+	if live {
+		if err := r.recordJoin(ctx, c, m); err != nil {
 			delete(r.members, c)
 			r.removeIfEmpty()
 			return false, codeInternal, err
@@ -131,13 +132,16 @@ func (r *room) join(ctx context.Context, c *client) (ok bool, code string, err e
 	c.sendJSON(joinedMsg{Type: msgJoined, Lecture: lv, Role: r.roleIn(c.user),
 		CanPublish: r.canPublish(c.user), CanEnd: r.canEnd(c.user)})
 	c.log.Info("joined lecture", "lecture", r.id, "state", r.lecture.State)
+	if live {
+		r.connectMedia(ctx, c, m)
+	}
 	r.participantsChanged()
 	return true, "", nil
 }
 
-// activate opens c's attendance interval and media peer. Attendance is
-// written first: nobody is in a live lecture without a record of it.
-func (r *room) activate(ctx context.Context, c *client, m *member) error {
+// recordJoin opens c's attendance interval. It runs before c is told it is
+// in the live lecture: nobody is in a live lecture without a record of it.
+func (r *room) recordJoin(ctx context.Context, c *client, m *member) error {
 	_, err := r.s.cfg.Attendance.Record(ctx, attendance.Event{
 		LectureID: r.id, Kind: attendance.KindJoin, UserID: c.user.ID, Role: r.roleIn(c.user),
 		SiteID: c.user.SiteID, ConnID: c.id, At: r.s.cfg.Now(),
@@ -150,6 +154,12 @@ func (r *room) activate(ctx context.Context, c *client, m *member) error {
 	r.s.metrics.attendance.WithLabelValues("join", "ok").Inc()
 	m.active = true
 	m.lastTouch = r.s.cfg.Now()
+	return nil
+}
+
+// connectMedia gives c its media peer, after c knows the lecture is live, so
+// that the SFU's first offer never precedes the message that explains it.
+func (r *room) connectMedia(ctx context.Context, c *client, m *member) {
 	peer, err := r.s.cfg.SFU.Room(r.id).Join(ctx, c.id, sfu.PeerOptions{
 		Publish:  r.canPublish(c.user),
 		OnSignal: c.forwardSignal,
@@ -157,10 +167,10 @@ func (r *room) activate(ctx context.Context, c *client, m *member) error {
 	})
 	if err != nil {
 		r.s.log.Error("joining media room failed", "lecture", r.id, "conn", c.id, "err", err)
-		return errors.New("could not set up media")
+		c.sendError(codeInternal, "could not set up media; reconnecting may help", msgJoin)
+		return
 	}
 	m.peer = peer
-	return nil
 }
 
 // deactivate closes c's media peer and attendance interval.
@@ -267,12 +277,18 @@ func (r *room) start(ctx context.Context, c *client) {
 	}
 	r.lecture = l
 	c.log.Info("lecture started", "lecture", r.id)
+	var admitted []*client
 	for mc, m := range r.members {
-		if err := r.activate(ctx, mc, m); err != nil {
+		if err := r.recordJoin(ctx, mc, m); err != nil {
 			mc.sendError(codeInternal, err.Error(), msgStart)
+			continue
 		}
+		admitted = append(admitted, mc)
 	}
 	r.broadcastLecture(ctx)
+	for _, mc := range admitted {
+		r.connectMedia(ctx, mc, r.members[mc])
+	}
 }
 
 // end ends the lecture for everyone and releases its media.

@@ -104,17 +104,18 @@ func TestLectureVisibility(t *testing.T) {
 
 	admin := e.login("admin")
 	start := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	for name, body := range map[string]string{
-		"empty title":      `{"title":"","topic":"t","start":"` + start + `","durationMinutes":60,"lecturerId":"` + e.users["lecturer"].ID + `","siteId":"osh"}`,
-		"student lecturer": `{"title":"x","topic":"t","start":"` + start + `","durationMinutes":60,"lecturerId":"` + e.users["student1"].ID + `","siteId":"osh"}`,
-		"unknown site":     `{"title":"x","topic":"t","start":"` + start + `","durationMinutes":60,"lecturerId":"` + e.users["lecturer"].ID + `","siteId":"mars"}`,
-		"zero duration":    `{"title":"x","topic":"t","start":"` + start + `","durationMinutes":0,"lecturerId":"` + e.users["lecturer"].ID + `","siteId":"osh"}`,
-		"unknown field":    `{"title":"x","color":"red"}`,
-		"not JSON":         `{"title":`,
+	for _, c := range []struct{ name, body, field string }{
+		{"empty title", `{"title":"","topic":"t","start":"` + start + `","durationMinutes":60,"lecturerId":"` + e.users["lecturer"].ID + `","siteId":"osh"}`, "title"},
+		{"student lecturer", `{"title":"x","topic":"t","start":"` + start + `","durationMinutes":60,"lecturerId":"` + e.users["student1"].ID + `","siteId":"osh"}`, "lecturerId"},
+		{"unknown site", `{"title":"x","topic":"t","start":"` + start + `","durationMinutes":60,"lecturerId":"` + e.users["lecturer"].ID + `","siteId":"mars"}`, "siteId"},
+		{"zero duration", `{"title":"x","topic":"t","start":"` + start + `","durationMinutes":0,"lecturerId":"` + e.users["lecturer"].ID + `","siteId":"osh"}`, "durationMinutes"},
+		{"unknown field", `{"title":"x","color":"red"}`, ""},
+		{"not JSON", `{"title":`, ""},
 	} {
 		var out struct{ Error apiError }
-		if status := e.do("POST", "/api/lectures", admin, body, &out); status != http.StatusBadRequest || out.Error.Code != "bad_request" {
-			t.Errorf("%s: %d %+v, want 400 bad_request", name, status, out)
+		if status := e.do("POST", "/api/lectures", admin, c.body, &out); status != http.StatusBadRequest ||
+			out.Error.Code != "bad_request" || out.Error.Field != c.field || out.Error.Message == "" {
+			t.Errorf("%s: %d %+v, want 400 bad_request about field %q", c.name, status, out, c.field)
 		}
 	}
 	var out struct{ Error apiError }
