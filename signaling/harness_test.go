@@ -33,6 +33,7 @@ type env struct {
 	att      *attendance.Store
 	media    *sfu.SFU
 	users    map[string]account.User // by username
+	cookies  map[string]*http.Cookie // sessions by username, see session
 	lecture  schedule.Lecture        // starts in five minutes, taught by "lecturer"
 	other    schedule.Lecture        // taught by "lecturer2"
 }
@@ -55,6 +56,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		sched:    schedule.NewStore(rs.Client, schedule.Options{}),
 		att:      attendance.NewStore(rs.Client, attendance.Options{}),
 		users:    map[string]account.User{},
+		cookies:  map[string]*http.Cookie{},
 	}
 	media, err := sfu.New(sfu.Config{Logger: log, IncludeLoopback: true})
 	if err != nil {
@@ -135,6 +137,17 @@ func (e *env) login(username string) *http.Cookie {
 	}
 	e.t.Fatalf("login %s: no session cookie", username)
 	return nil
+}
+
+// session returns a signed-in cookie for username, signing in only once
+// (sign-in is rate limited per address).
+func (e *env) session(username string) *http.Cookie {
+	if c := e.cookies[username]; c != nil {
+		return c
+	}
+	c := e.login(username)
+	e.cookies[username] = c
+	return c
 }
 
 // do sends an API request with the cookie (nil: anonymous) and decodes the reply into out.

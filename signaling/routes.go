@@ -7,22 +7,48 @@ import (
 	"github.com/bomca/lecturelink/account"
 )
 
-// routes builds the handler tree. Every API route names the roles that may
-// call it; requireUser enforces them.
+// route is one API endpoint and the roles that may call it.
+type route struct {
+	pattern string // method and path, as for http.ServeMux
+	public  bool   // callable without signing in
+	roles   []account.Role
+	handler http.HandlerFunc
+}
+
+// only lists the roles a route admits; a route with no roles admits every
+// signed-in user.
+func only(roles ...account.Role) []account.Role { return roles }
+
+// apiRoutes is the table of every API route. Each declares who may call it;
+// the route-role test walks this table, so a new route cannot be added
+// without saying who may use it and testing that.
+func (s *Server) apiRoutes() []route {
+	routes := []route{
+		{pattern: "POST /api/session", public: true, handler: s.handleLogin},
+		{pattern: "DELETE /api/session", handler: s.handleLogout},
+		{pattern: "GET /api/me", handler: s.handleMe},
+		{pattern: "GET /api/sites", handler: s.handleSites},
+		{pattern: "GET /api/users", roles: only(account.RoleAdmin), handler: s.handleUsers},
+		{pattern: "GET /api/lectures", handler: s.handleLectures},
+		{pattern: "POST /api/lectures", roles: only(account.RoleAdmin), handler: s.handleCreateLecture},
+		{pattern: "GET /api/lectures/{id}", handler: s.handleLecture},
+		{pattern: "GET /api/lectures/{id}/attendance", roles: only(account.RoleAdmin, account.RoleLecturer), handler: s.handleAttendance},
+	}
+	routes = append(routes, s.scheduleRoutes()...)
+	routes = append(routes, s.peopleRoutes()...)
+	return routes
+}
+
+// routes builds the handler tree.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	admin := []account.Role{account.RoleAdmin}
-
-	mux.HandleFunc("POST /api/session", s.handleLogin)
-	mux.HandleFunc("DELETE /api/session", s.requireUser(s.handleLogout))
-	mux.HandleFunc("GET /api/me", s.requireUser(s.handleMe))
-	mux.HandleFunc("GET /api/sites", s.requireUser(s.handleSites))
-	mux.HandleFunc("GET /api/users", s.requireUser(s.handleUsers, admin...))
-	mux.HandleFunc("GET /api/lectures", s.requireUser(s.handleLectures))
-	mux.HandleFunc("POST /api/lectures", s.requireUser(s.handleCreateLecture, admin...))
-	mux.HandleFunc("GET /api/lectures/{id}", s.requireUser(s.handleLecture))
-	mux.HandleFunc("GET /api/lectures/{id}/attendance",
-		s.requireUser(s.handleAttendance, account.RoleAdmin, account.RoleLecturer))
+	for _, r := range s.apiRoutes() {
+		if r.public {
+			mux.HandleFunc(r.pattern, r.handler)
+		} else {
+			mux.HandleFunc(r.pattern, s.requireUser(r.handler, r.roles...))
+		}
+	}
 	mux.HandleFunc("GET /ws", s.handleWebSocket)
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/json"
+	"github.com/bomca/lecturelink/account"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,66 +16,96 @@ func decode(t *testing.T, raw json.RawMessage, v any) {
 	}
 }
 
-// TestRouteRoles calls every API route as every role: allowed calls
-// succeed, the others get 401 or 403 with a JSON error.
-func TestRouteRoles(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	cookies := map[string]*http.Cookie{"": nil}
-	for _, who := range []string{"admin", "lecturer", "lecturer2", "student1"} {
-		cookies[who] = e.login(who)
-	}
+// routeCase is how the route-role test calls one route: the path (with ids
+// filled in) and a body. as names the user who plays each role, for routes
+// whose handler also checks ownership (e.g. only a lecture's own lecturer).
+type routeCase struct {
+	path string
+	body func() string
+	as   map[string]string // role → username; default: the env's user of that role
+}
+
+// baseRouteCases covers the routes of the walking skeleton.
+func baseRouteCases(e *env) map[string]routeCase {
 	newLecture := func() string {
 		return `{"title":"Risk analysis","topic":"Profiling","start":"` + time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339) +
 			`","durationMinutes":90,"lecturerId":"` + e.users["lecturer"].ID + `","siteId":"osh"}`
 	}
-	routes := []struct {
-		method, path string
-		body         func() string
-		allowed      []string // who gets a 2xx; anonymous always gets 401
-	}{
-		{"GET", "/api/me", nil, []string{"admin", "lecturer", "lecturer2", "student1"}},
-		{"GET", "/api/sites", nil, []string{"admin", "lecturer", "lecturer2", "student1"}},
-		{"GET", "/api/users", nil, []string{"admin"}},
-		{"GET", "/api/users?role=lecturer", nil, []string{"admin"}},
-		{"GET", "/api/lectures", nil, []string{"admin", "lecturer", "lecturer2", "student1"}},
-		{"POST", "/api/lectures", newLecture, []string{"admin"}},
-		{"GET", "/api/lectures/" + e.lecture.ID, nil, []string{"admin", "lecturer", "lecturer2", "student1"}},
-		{"GET", "/api/lectures/" + e.lecture.ID + "/attendance", nil, []string{"admin", "lecturer"}},
-		{"DELETE", "/api/session", nil, []string{"admin", "lecturer", "lecturer2", "student1"}},
+	return map[string]routeCase{
+		"POST /api/session":                 {path: "/api/session", body: func() string { return `{"username":"student1","password":"` + testPassword + `"}` }},
+		"DELETE /api/session":               {path: "/api/session"},
+		"GET /api/me":                       {path: "/api/me"},
+		"GET /api/sites":                    {path: "/api/sites"},
+		"GET /api/users":                    {path: "/api/users?role=lecturer"},
+		"GET /api/lectures":                 {path: "/api/lectures"},
+		"POST /api/lectures":                {path: "/api/lectures", body: newLecture},
+		"GET /api/lectures/{id}":            {path: "/api/lectures/" + e.lecture.ID},
+		"GET /api/lectures/{id}/attendance": {path: "/api/lectures/" + e.lecture.ID + "/attendance"},
 	}
-	for _, r := range routes {
-		for who, cookie := range cookies {
+}
+
+// roleUsers names the env's user for each role.
+var roleUsers = map[string]string{"admin": "admin", "lecturer": "lecturer", "student": "student1"}
+
+// TestRouteRoles calls every route in the server's route table as every
+// role and anonymously: roles the route admits succeed, other roles get 403
+// and anonymous callers 401, always with a JSON error.
+func TestRouteRoles(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	cases := baseRouteCases(e)
+	for _, more := range []map[string]routeCase{scheduleRouteCases(e), peopleRouteCases(e)} {
+		for k, v := range more {
+			cases[k] = v
+		}
+	}
+	for _, r := range e.server.apiRoutes() {
+		c, ok := cases[r.pattern]
+		if !ok {
+			t.Errorf("route %q has no case in the route-role test", r.pattern)
+			continue
+		}
+		method, _, _ := strings.Cut(r.pattern, " ")
+		for role, username := range roleUsers {
+			if u, ok := c.as[role]; ok {
+				username = u
+			}
 			body := ""
-			if r.body != nil {
-				body = r.body()
+			if c.body != nil {
+				body = c.body()
 			}
 			var out map[string]json.RawMessage
-			status := e.do(r.method, r.path, cookie, body, &out)
-			want := http.StatusForbidden
-			switch {
-			case who == "":
-				want = http.StatusUnauthorized
-			case contains(r.allowed, who):
-				want = 0
+			status := e.do(method, c.path, e.session(username), body, &out)
+			if r.pattern == "DELETE /api/session" {
+				delete(e.cookies, username)
 			}
-			if want == 0 {
-				if status < 200 || status > 299 {
-					t.Errorf("%s %s as %s: %d %s", r.method, r.path, who, status, out["error"])
-				}
-				continue
+			allowed := r.public || len(r.roles) == 0 || contains(roleNames(r.roles), role)
+			if allowed && (status < 200 || status > 299) {
+				t.Errorf("%s as %s: %d %s, want success", r.pattern, role, status, out["error"])
 			}
-			if status != want || out["error"] == nil {
-				t.Errorf("%s %s as %q: %d %v, want %d with a JSON error", r.method, r.path, who, status, out, want)
+			if !allowed && (status != http.StatusForbidden || out["error"] == nil) {
+				t.Errorf("%s as %s: %d %v, want 403 with a JSON error", r.pattern, role, status, out)
 			}
 		}
-		if r.method == "DELETE" {
-			for who := range cookies {
-				if who != "" {
-					cookies[who] = e.login(who)
-				}
-			}
+		if r.public {
+			continue
+		}
+		body := ""
+		if c.body != nil {
+			body = c.body()
+		}
+		var out map[string]json.RawMessage
+		if status := e.do(method, c.path, nil, body, &out); status != http.StatusUnauthorized || out["error"] == nil {
+			t.Errorf("%s anonymously: %d %v, want 401 with a JSON error", r.pattern, status, out)
 		}
 	}
+}
+
+func roleNames(roles []account.Role) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {

@@ -1,0 +1,7 @@
+package signaling
+
+// scheduleRoutes are the routes for sites, groups of lectures (series),
+// occurrences and calendar feeds.
+func (s *Server) scheduleRoutes() []route {
+	return []route{}
+}
