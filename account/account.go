@@ -18,12 +18,14 @@ const (
 	RoleAdmin    Role = "admin"
 	RoleLecturer Role = "lecturer"
 	RoleStudent  Role = "student"
+	// RoleOperator runs a site's classroom computer (room camera, roll-call).
+	RoleOperator Role = "operator"
 )
 
 // Valid reports whether r is one of the known roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleAdmin, RoleLecturer, RoleStudent:
+	case RoleAdmin, RoleLecturer, RoleStudent, RoleOperator:
 		return true
 	}
 	return false
@@ -36,6 +38,7 @@ type User struct {
 	DisplayName string    `json:"displayName"`
 	Role        Role      `json:"role"`
 	SiteID      string    `json:"siteId"`
+	GroupID     string    `json:"groupId"` // students' cohort; empty otherwise
 	Active      bool      `json:"active"`
 	CreatedAt   time.Time `json:"createdAt"`
 }
