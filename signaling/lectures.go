@@ -93,20 +93,6 @@ func (s *Server) handleSites(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sites": sites})
 }
 
-func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
-	role := account.Role(r.URL.Query().Get("role"))
-	if role != "" && !role.Valid() {
-		writeError(w, http.StatusBadRequest, "bad_request", "unknown role")
-		return
-	}
-	users, err := s.cfg.Accounts.List(r.Context(), role)
-	if err != nil {
-		s.internalError(w, "could not list users", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": users})
-}
-
 // dayBounds returns midnight to midnight of now's day in the user's site zone.
 func (s *Server) dayBounds(ctx context.Context, u account.User) (time.Time, time.Time) {
 	loc := time.UTC
