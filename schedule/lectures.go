@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,11 +16,10 @@ import (
 
 // Keys. A lecture's hash is tagged with its id ({lec_…}) so that it shares
 // a Redis Cluster slot with the lecture's attendance keys
-// (ll:lecture:{lec_…}:events, …:open); the indexes are single keys.
+// (ll:lecture:{lec_…}:events, …:open); the indexes are in keys.go.
 const (
-	keyLecturePrefix = "ll:lecture:"          // + "{id}": hash of the lecture's fields
-	keyByStart       = "ll:lectures:by-start" // zset: lecture id, score = start in Unix ms
-	keyLive          = "ll:lectures:live"     // set: ids of lectures that may be live (superset)
+	keyLecturePrefix = "ll:lecture:"      // + "{id}": hash of the lecture's fields
+	keyLive          = "ll:lectures:live" // set: ids of lectures that may be live (superset)
 )
 
 func lectureKey(id string) string { return keyLecturePrefix + "{" + id + "}" }
@@ -40,6 +37,15 @@ const (
 	fStartedAt = "startedAt"
 	fEndedAt   = "endedAt"
 	fCreatedAt = "createdAt"
+	fSeries    = "seriesId"
+	fIndex     = "index"
+	fSites     = "siteIds"  // comma-separated; ids never contain commas
+	fGroups    = "groupIds" // comma-separated
+	fZone      = "timeZone"
+	fModified  = "modified" // "1" or ""
+	fReason    = "cancelReason"
+	fSequence  = "sequence"
+	fUpdatedAt = "updatedAt"
 )
 
 // Validation limits, from docs/api.md.
@@ -53,14 +59,16 @@ const (
 )
 
 // createScript writes a new lecture hash unless the id is taken.
-var createScript = redis.NewScript(`
+const createLua = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
-`)
+`
 
-// CreateLecture schedules a lecture after validating it (the site must exist;
-// the caller checks the lecturer).
+// CreateLecture schedules a one-off lecture after validating it (the sites
+// must exist; the caller checks the lecturer and the groups). A lecture
+// that overlaps another with the same lecturer or a common site is refused
+// with a *ConflictError.
 func (s *Store) CreateLecture(ctx context.Context, nl NewLecture) (Lecture, error) {
 	now := s.opts.Now()
 	nl.Title = strings.TrimSpace(nl.Title)
@@ -68,14 +76,28 @@ func (s *Store) CreateLecture(ctx context.Context, nl NewLecture) (Lecture, erro
 	if err := validateLecture(nl, now); err != nil {
 		return Lecture{}, err
 	}
-	ok, err := s.rdb.HExists(ctx, keySites, nl.SiteID).Result()
+	sites, err := s.siteMap(ctx)
 	if err != nil {
-		return Lecture{}, fmt.Errorf("schedule: check site: %w", err)
+		return Lecture{}, err
 	}
+	origin, ok := sites[nl.SiteID]
 	if !ok {
 		return Lecture{}, invalid("siteId", "siteId %q is not a known site", nl.SiteID)
 	}
+	siteIDs, err := participating(sites, nl.SiteID, nl.SiteIDs, "siteIds")
+	if err != nil {
+		return Lecture{}, err
+	}
+	groupIDs, err := validGroups(nl.GroupIDs, "groupIds")
+	if err != nil {
+		return Lecture{}, err
+	}
+	id, err := newID("lec_")
+	if err != nil {
+		return Lecture{}, err
+	}
 	l := Lecture{
+		ID:              id,
 		Title:           nl.Title,
 		Topic:           nl.Topic,
 		Start:           nl.Start.UTC().Truncate(time.Millisecond), // the index scores in ms
@@ -84,26 +106,15 @@ func (s *Store) CreateLecture(ctx context.Context, nl NewLecture) (Lecture, erro
 		SiteID:          nl.SiteID,
 		State:           StateScheduled,
 		CreatedAt:       now.UTC(),
+		UpdatedAt:       now.UTC(),
+		SiteIDs:         siteIDs,
+		GroupIDs:        groupIDs,
+		TimeZone:        origin.TimeZone,
 	}
-	for range 3 { // retry only on an id collision
-		if l.ID, err = newID("lec_"); err != nil {
-			return Lecture{}, err
-		}
-		created, err := createScript.Run(ctx, s.rdb, []string{lectureKey(l.ID)}, encodeLecture(l)...).Int()
-		if err != nil {
-			return Lecture{}, fmt.Errorf("schedule: create lecture: %w", err)
-		}
-		if created == 0 {
-			continue
-		}
-		// Index after the hash exists: a crash in between leaves a lecture
-		// nobody has the id of, never an index entry without a lecture.
-		if err := s.rdb.ZAdd(ctx, keyByStart, redis.Z{Score: float64(l.Start.UnixMilli()), Member: l.ID}).Err(); err != nil {
-			return Lecture{}, fmt.Errorf("schedule: index lecture: %w", err)
-		}
-		return l, nil
+	if err := s.commitNew(ctx, []Lecture{l}, nil); err != nil {
+		return Lecture{}, err
 	}
-	return Lecture{}, errors.New("schedule: create lecture: could not find a free id")
+	return l, nil
 }
 
 func validateLecture(nl NewLecture, now time.Time) error {
@@ -154,31 +165,7 @@ func (s *Store) Lecture(ctx context.Context, id string) (Lecture, error) {
 
 // LecturesBetween returns lectures whose start is in [from, to), ordered by start.
 func (s *Store) LecturesBetween(ctx context.Context, from, to time.Time) ([]Lecture, error) {
-	if !from.Before(to) {
-		return []Lecture{}, nil
-	}
-	// Starts are whole milliseconds, so start >= from ⇔ start >= ceil(from),
-	// and start < to ⇔ start < ceil(to).
-	ids, err := s.rdb.ZRangeByScore(ctx, keyByStart, &redis.ZRangeBy{
-		Min: strconv.FormatInt(ceilMilli(from), 10),
-		Max: "(" + strconv.FormatInt(ceilMilli(to), 10),
-	}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("schedule: range lectures: %w", err)
-	}
-	ls, err := s.lectures(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Lecture, 0, len(ls))
-	for _, l := range ls {
-		if l != nil {
-			out = append(out, *l)
-		}
-	}
-	// The zset orders by score then id; keep that for equal starts.
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
-	return out, nil
+	return s.rangeUnion(ctx, from, to, []string{keyByStart}, nil)
 }
 
 func ceilMilli(t time.Time) int64 {
@@ -229,7 +216,32 @@ func encodeLecture(l Lecture) []any {
 		fStartedAt, formatOpt(l.StartedAt),
 		fEndedAt, formatOpt(l.EndedAt),
 		fCreatedAt, l.CreatedAt.UTC().Format(time.RFC3339Nano),
+		fSeries, l.SeriesID,
+		fIndex, strconv.Itoa(l.Index),
+		fSites, strings.Join(l.SiteIDs, ","),
+		fGroups, strings.Join(l.GroupIDs, ","),
+		fZone, l.TimeZone,
+		fModified, flag(l.Modified),
+		fReason, l.CancelReason,
+		fSequence, strconv.Itoa(l.Sequence),
+		fUpdatedAt, l.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}
+
+// splitIDs reverses strings.Join(ids, ","), giving an empty, non-nil slice
+// for "" so that JSON shows [] rather than null.
+func splitIDs(v string) []string {
+	if v == "" {
+		return []string{}
+	}
+	return strings.Split(v, ",")
 }
 
 func formatOpt(t *time.Time) string {
@@ -247,6 +259,13 @@ func decodeLecture(m map[string]string) (Lecture, error) {
 		LecturerID: m[fLecturer],
 		SiteID:     m[fSite],
 		State:      State(m[fState]),
+
+		SeriesID:     m[fSeries],
+		SiteIDs:      splitIDs(m[fSites]),
+		GroupIDs:     splitIDs(m[fGroups]),
+		TimeZone:     m[fZone],
+		Modified:     m[fModified] == "1",
+		CancelReason: m[fReason],
 	}
 	var err error
 	bad := func(field string, err error) (Lecture, error) {
@@ -266,6 +285,23 @@ func decodeLecture(m map[string]string) (Lecture, error) {
 	}
 	if l.EndedAt, err = parseOpt(m[fEndedAt]); err != nil {
 		return bad(fEndedAt, err)
+	}
+	// Lectures written before series existed lack the fields below.
+	if v := m[fIndex]; v != "" {
+		if l.Index, err = strconv.Atoi(v); err != nil {
+			return bad(fIndex, err)
+		}
+	}
+	if v := m[fSequence]; v != "" {
+		if l.Sequence, err = strconv.Atoi(v); err != nil {
+			return bad(fSequence, err)
+		}
+	}
+	l.UpdatedAt = l.CreatedAt
+	if u, err := parseOpt(m[fUpdatedAt]); err != nil {
+		return bad(fUpdatedAt, err)
+	} else if u != nil {
+		l.UpdatedAt = *u
 	}
 	return l, nil
 }

@@ -1,6 +1,8 @@
-// Package schedule owns sites and lectures: where each institution is and in
-// which time zone, when each lecture happens, who teaches it, and whether it
-// is scheduled, live or ended. Everything is kept in Redis.
+// Package schedule owns sites, lectures and lecture series: where each
+// institution is and in which time zone, when each lecture happens, who
+// teaches it, which sites and student groups take part, whether it is
+// scheduled, live, ended or cancelled, and the secret tokens of calendar
+// feeds. Everything is kept in Redis.
 package schedule
 
 import (
@@ -17,16 +19,20 @@ type Site struct {
 	Name        string `json:"name"`
 	Institution string `json:"institution"`
 	TimeZone    string `json:"timeZone"` // IANA name, e.g. Asia/Bishkek
+	// NetworkNotes is free text about the site's link (up to 2,000 characters).
+	NetworkNotes string `json:"networkNotes"`
 }
 
 // State is where a lecture is in its life.
 type State string
 
-// Lecture states; a lecture only moves forward through them.
+// Lecture states; a lecture only moves forward through them: scheduled →
+// live → ended, or scheduled → cancelled.
 const (
 	StateScheduled State = "scheduled"
 	StateLive      State = "live"
 	StateEnded     State = "ended"
+	StateCancelled State = "cancelled"
 )
 
 // Lecture is one scheduled lesson.
@@ -37,15 +43,33 @@ type Lecture struct {
 	Start           time.Time  `json:"start"`
 	DurationMinutes int        `json:"durationMinutes"`
 	LecturerID      string     `json:"lecturerId"`
-	SiteID          string     `json:"siteId"`
+	SiteID          string     `json:"siteId"` // the origin site
 	State           State      `json:"state"`
 	StartedAt       *time.Time `json:"startedAt"`
 	EndedAt         *time.Time `json:"endedAt"`
 	CreatedAt       time.Time  `json:"createdAt"`
+
+	SeriesID string   `json:"seriesId"` // "" for a one-off lecture
+	Index    int      `json:"index"`    // 1-based position in the series; 0 for a one-off
+	SiteIDs  []string `json:"siteIds"`  // participating sites besides the origin
+	GroupIDs []string `json:"groupIds"` // student groups it is for; empty: see Visible
+	// TimeZone is the zone the lecture was planned in (the series' zone or
+	// the origin site's); calendars show it in this zone.
+	TimeZone     string    `json:"timeZone"`
+	Modified     bool      `json:"modified"` // edited individually; series edits pass it by
+	CancelReason string    `json:"cancelReason"`
+	Sequence     int       `json:"sequence"`  // bumped on every change, for iCalendar SEQUENCE
+	UpdatedAt    time.Time `json:"updatedAt"` // last change; CreatedAt until the first
 }
 
 // Duration is the planned length of the lecture.
 func (l Lecture) Duration() time.Duration { return time.Duration(l.DurationMinutes) * time.Minute }
+
+// End is the planned end of the lecture.
+func (l Lecture) End() time.Time { return l.Start.Add(l.Duration()) }
+
+// Sites returns the origin site followed by the participating sites.
+func (l Lecture) Sites() []string { return append([]string{l.SiteID}, l.SiteIDs...) }
 
 // NewLecture is what an admin supplies to schedule a lecture.
 type NewLecture struct {
@@ -55,6 +79,8 @@ type NewLecture struct {
 	DurationMinutes int
 	LecturerID      string
 	SiteID          string
+	SiteIDs         []string // optional participating sites
+	GroupIDs        []string // optional student groups
 }
 
 // Errors callers can test with errors.Is.
@@ -63,6 +89,13 @@ var (
 	ErrInvalid  = errors.New("schedule: invalid input")
 	ErrEnded    = errors.New("schedule: lecture has ended")
 	ErrNotLive  = errors.New("schedule: lecture is not live")
+	// ErrCancelled is returned when starting a cancelled lecture.
+	ErrCancelled = errors.New("schedule: lecture is cancelled")
+	// ErrNotScheduled is returned when editing or cancelling a lecture
+	// that is live, ended or (for edits) cancelled.
+	ErrNotScheduled = errors.New("schedule: lecture is not scheduled")
+	// ErrConflict matches a *ConflictError.
+	ErrConflict = errors.New("schedule: conflicting booking")
 )
 
 // Options tunes a Store.

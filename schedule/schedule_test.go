@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,9 +41,25 @@ func goodLecture() NewLecture {
 	}
 }
 
+// isolated gives nl a lecturer and an origin site of its own, so tests
+// about something else can create overlapping lectures without conflicts.
+func isolated(t *testing.T, s *Store, nl NewLecture) NewLecture {
+	t.Helper()
+	id, err := newID("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSite(context.Background(), Site{ID: id, Name: "Site " + id, Institution: "Test", TimeZone: "Asia/Bishkek"}); err != nil {
+		t.Fatal(err)
+	}
+	nl.SiteID, nl.LecturerID = id, "u_"+id
+	return nl
+}
+
+// mustCreate creates an isolated copy of nl (see isolated).
 func mustCreate(t *testing.T, s *Store, nl NewLecture) Lecture {
 	t.Helper()
-	l, err := s.CreateLecture(context.Background(), nl)
+	l, err := s.CreateLecture(context.Background(), isolated(t, s, nl))
 	if err != nil {
 		t.Fatalf("CreateLecture(%q): %v", nl.Title, err)
 	}
@@ -95,14 +112,17 @@ func TestCreateLecture(t *testing.T) {
 	nl := goodLecture()
 	nl.Title = "  " + nl.Title + " "
 	nl.Start = t0.Add(time.Hour + 1234567) // sub-millisecond part is dropped
-	l := mustCreate(t, s, nl)
+	l, err := s.CreateLecture(ctx, nl)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(l.ID, "lec_") || len(l.ID) < 10 {
 		t.Fatalf("id %q", l.ID)
 	}
 	want := Lecture{
 		ID: l.ID, Title: "Document control at crossings", Topic: "Forged passports: security features",
 		Start: t0.Add(time.Hour + time.Millisecond), DurationMinutes: 90, LecturerID: "u_lecturer", SiteID: "osh",
-		State: StateScheduled, CreatedAt: t0,
+		State: StateScheduled, CreatedAt: t0, UpdatedAt: t0, SiteIDs: []string{}, GroupIDs: []string{}, TimeZone: "Asia/Bishkek",
 	}
 	if !lectureEqual(l, want) {
 		t.Fatalf("created %+v\nwant %+v", l, want)
@@ -120,7 +140,10 @@ func lectureEqual(a, b Lecture) bool {
 	optEq := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
 	return a.ID == b.ID && a.Title == b.Title && a.Topic == b.Topic && a.Start.Equal(b.Start) &&
 		a.DurationMinutes == b.DurationMinutes && a.LecturerID == b.LecturerID && a.SiteID == b.SiteID &&
-		a.State == b.State && optEq(a.StartedAt, b.StartedAt) && optEq(a.EndedAt, b.EndedAt) && a.CreatedAt.Equal(b.CreatedAt)
+		a.State == b.State && optEq(a.StartedAt, b.StartedAt) && optEq(a.EndedAt, b.EndedAt) && a.CreatedAt.Equal(b.CreatedAt) &&
+		a.SeriesID == b.SeriesID && a.Index == b.Index && slices.Equal(a.SiteIDs, b.SiteIDs) && slices.Equal(a.GroupIDs, b.GroupIDs) &&
+		a.TimeZone == b.TimeZone && a.Modified == b.Modified && a.CancelReason == b.CancelReason && a.Sequence == b.Sequence &&
+		a.UpdatedAt.Equal(b.UpdatedAt)
 }
 
 func TestCreateLectureValidation(t *testing.T) {
@@ -152,7 +175,7 @@ func TestCreateLectureValidation(t *testing.T) {
 		{"no site", func(n *NewLecture) { n.SiteID = "" }, "siteId"},
 		{"unknown site", func(n *NewLecture) { n.SiteID = "tallinn" }, "siteId"},
 	} {
-		nl := goodLecture()
+		nl := isolated(t, s, goodLecture())
 		tc.edit(&nl)
 		_, err := s.CreateLecture(ctx, nl)
 		if tc.field == "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ import (
 const keySites = "ll:sites"
 
 var siteIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// maxNotesRunes bounds Site.NetworkNotes.
+const maxNotesRunes = 2000
 
 // PutSite creates or replaces a site.
 func (s *Store) PutSite(ctx context.Context, site Site) error {
@@ -38,7 +42,10 @@ func (s *Store) PutSite(ctx context.Context, site Site) error {
 		return invalid("timeZone", "timeZone must be an IANA time zone name such as Asia/Bishkek")
 	}
 	if _, err := time.LoadLocation(site.TimeZone); err != nil {
-		return invalid("timeZone", "timeZone must be an IANA time zone name such as Asia/Bishkek")
+		return invalid("timeZone", "timeZone %q is not an IANA time zone name such as Asia/Bishkek", site.TimeZone)
+	}
+	if n := utf8.RuneCountInString(site.NetworkNotes); n > maxNotesRunes || !utf8.ValidString(site.NetworkNotes) {
+		return invalid("networkNotes", "networkNotes must be at most %d characters", maxNotesRunes)
 	}
 	js, err := json.Marshal(site)
 	if err != nil {
@@ -87,4 +94,51 @@ func (s *Store) Sites(ctx context.Context) ([]Site, error) {
 		return sites[i].ID < sites[j].ID
 	})
 	return sites, nil
+}
+
+// siteMap reads every site, keyed by id.
+func (s *Store) siteMap(ctx context.Context) (map[string]Site, error) {
+	sites, err := s.Sites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]Site, len(sites))
+	for _, site := range sites {
+		m[site.ID] = site
+	}
+	return m, nil
+}
+
+// participating checks a list of participating sites: known, no repeats,
+// and without the origin (which always takes part). It returns a new,
+// non-nil slice.
+func participating(sites map[string]Site, origin string, ids []string, field string) ([]string, error) {
+	out := []string{}
+	for _, id := range ids {
+		if _, ok := sites[id]; !ok {
+			return nil, invalid(field, "%s: %q is not a known site", field, id)
+		}
+		if id != origin && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// groupIDRE is the shape of group ids (account owns groups; the caller
+// checks that they exist). Commas would break the lecture hash encoding.
+var groupIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// validGroups checks the shape of group ids and drops repeats.
+func validGroups(ids []string, field string) ([]string, error) {
+	out := []string{}
+	for _, id := range ids {
+		if !groupIDRE.MatchString(id) {
+			return nil, invalid(field, "%s: %q is not a group id", field, id)
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

@@ -20,8 +20,8 @@ if not st then return {'missing', {}} end
 local res = 'ok'
 if st == 'scheduled' then
   redis.call('HSET', KEYS[1], 'state', 'live', 'startedAt', ARGV[1])
-elseif st == 'ended' then
-  res = 'ended'
+elseif st == 'ended' or st == 'cancelled' then
+  res = st
 end
 return {res, redis.call('HGETALL', KEYS[1])}
 `)
@@ -31,7 +31,7 @@ if not st then return {'missing', {}} end
 local res = 'ok'
 if st == 'live' then
   redis.call('HSET', KEYS[1], 'state', 'ended', 'endedAt', ARGV[1])
-elseif st == 'scheduled' then
+elseif st == 'scheduled' or st == 'cancelled' then
   res = 'notlive'
 else
   res = 'ended'
@@ -41,7 +41,8 @@ return {res, redis.call('HGETALL', KEYS[1])}
 )
 
 // Start marks a lecture live (idempotent while live). Starting an ended
-// lecture fails with ErrEnded; the lecture as it is is returned with it.
+// lecture fails with ErrEnded, a cancelled one with ErrCancelled; the
+// lecture as it is is returned with either.
 func (s *Store) Start(ctx context.Context, id string) (Lecture, error) {
 	if id == "" || len(id) > maxIDBytes {
 		return Lecture{}, fmt.Errorf("%w: lecture %q", ErrNotFound, id)
@@ -56,7 +57,7 @@ func (s *Store) Start(ctx context.Context, id string) (Lecture, error) {
 		return Lecture{}, err
 	}
 	if status != "ok" {
-		// Missing or ended: neither can ever become live, so dropping it
+		// Missing, ended or cancelled: none can ever become live, so dropping it
 		// from the index cannot race with another Start.
 		if err := s.rdb.SRem(ctx, keyLive, id).Err(); err != nil {
 			return Lecture{}, fmt.Errorf("schedule: unindex lecture: %w", err)
@@ -67,6 +68,8 @@ func (s *Store) Start(ctx context.Context, id string) (Lecture, error) {
 		return l, nil
 	case "ended":
 		return l, fmt.Errorf("%w: %s", ErrEnded, id)
+	case "cancelled":
+		return l, fmt.Errorf("%w: %s", ErrCancelled, id)
 	default:
 		return Lecture{}, fmt.Errorf("%w: lecture %q", ErrNotFound, id)
 	}
