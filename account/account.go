@@ -3,6 +3,7 @@
 package account
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -50,6 +51,9 @@ type NewUser struct {
 	DisplayName string
 	Role        Role
 	SiteID      string
+	// GroupID puts a student in a cohort of their site (optional; only
+	// students may have one).
+	GroupID string
 }
 
 // Errors callers can test with errors.Is.
@@ -58,6 +62,8 @@ var (
 	ErrExists         = errors.New("account: username already taken")
 	ErrBadCredentials = errors.New("account: wrong username or password")
 	ErrInvalid        = errors.New("account: invalid input")
+	// ErrGroupExists means a group of that name already exists at the site.
+	ErrGroupExists = errors.New("account: group name already taken at the site")
 	// ErrNoSession means the token is unknown, expired, or belongs to a
 	// user who was deactivated since: the caller must sign in again.
 	ErrNoSession = errors.New("account: no valid session")
@@ -73,7 +79,27 @@ type Options struct {
 	Argon2Threads uint8
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+	// SiteExists says whether a site id is known. Sites belong to the
+	// schedule package, which account must not import, so the caller that
+	// wires both (cmd/lecturelink) passes the schedule's answer. Nil
+	// accepts every well-formed site id: for tests and tools only.
+	SiteExists func(ctx context.Context, id string) (bool, error)
 }
+
+// FieldError is an ErrInvalid that names the input field at fault, using
+// the API's field names (username, displayName, role, siteId, groupId,
+// password, name), so callers can point at it.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return "account: invalid " + e.Field + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalid) hold for every FieldError.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+func fieldErr(field, reason string) error { return &FieldError{Field: field, Reason: reason} }
 
 // Store keeps accounts and sessions in Redis.
 type Store struct {
@@ -111,6 +137,9 @@ func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SiteExists == nil {
+		opts.SiteExists = func(context.Context, string) (bool, error) { return true, nil }
 	}
 	return &Store{rdb: rdb, opts: opts}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,6 +31,7 @@ const (
 	fDisplayName = "displayName"
 	fRole        = "role"
 	fSiteID      = "siteId"
+	fGroupID     = "groupId"
 	fActive      = "active"    // "1" or "0"
 	fCreatedAt   = "createdAt" // RFC 3339, UTC, nanoseconds
 	fPassword    = "password"  // argon2id PHC string
@@ -78,6 +78,13 @@ func (s *Store) Create(ctx context.Context, nu NewUser) (User, error) {
 	if err := validateNewUser(nu); err != nil {
 		return User{}, err
 	}
+	if err := s.checkSite(ctx, nu.SiteID); err != nil {
+		return User{}, err
+	}
+	// Groups are never deleted nor moved, so checking before the write is enough.
+	if err := s.checkGroup(ctx, nu.GroupID, nu.Role, nu.SiteID); err != nil {
+		return User{}, err
+	}
 	hash, err := hashPassword(nu.Password, s.params())
 	if err != nil {
 		return User{}, err
@@ -87,6 +94,7 @@ func (s *Store) Create(ctx context.Context, nu NewUser) (User, error) {
 		DisplayName: nu.DisplayName,
 		Role:        nu.Role,
 		SiteID:      nu.SiteID,
+		GroupID:     nu.GroupID,
 		Active:      true,
 		CreatedAt:   s.opts.Now().UTC(),
 	}
@@ -115,21 +123,37 @@ func (s *Store) Create(ctx context.Context, nu NewUser) (User, error) {
 
 func validateNewUser(nu NewUser) error {
 	if !usernameRE.MatchString(nu.Username) {
-		return fmt.Errorf("%w: username must be 2-64 letters, digits, '.', '_' or '-', starting with a letter or digit", ErrInvalid)
+		return fieldErr("username", "must be 2-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
-	if n := utf8.RuneCountInString(nu.Password); n < minPasswordRunes || len(nu.Password) > maxPasswordBytes {
-		return fmt.Errorf("%w: password must be at least %d characters and at most %d bytes", ErrInvalid, minPasswordRunes, maxPasswordBytes)
+	if err := validatePassword(nu.Password); err != nil {
+		return err
 	}
-	if n := utf8.RuneCountInString(nu.DisplayName); n == 0 || n > maxDisplayNameRune || !utf8.ValidString(nu.DisplayName) {
-		return fmt.Errorf("%w: displayName must be 1-%d characters", ErrInvalid, maxDisplayNameRune)
+	if reason := displayNameProblem(nu.DisplayName); reason != "" {
+		return fieldErr("displayName", reason)
 	}
 	if !nu.Role.Valid() {
-		return fmt.Errorf("%w: role must be admin, lecturer or student", ErrInvalid)
+		return fieldErr("role", "must be admin, lecturer, operator or student")
 	}
 	if !siteIDRE.MatchString(nu.SiteID) {
-		return fmt.Errorf("%w: siteId must be a site id such as \"osh\"", ErrInvalid)
+		return fieldErr("siteId", "must be a site id such as \"osh\"")
 	}
 	return nil
+}
+
+// validatePassword enforces the password length limits.
+func validatePassword(pw string) error {
+	if n := utf8.RuneCountInString(pw); n < minPasswordRunes || len(pw) > maxPasswordBytes {
+		return fieldErr("password", fmt.Sprintf("must be at least %d characters and at most %d bytes", minPasswordRunes, maxPasswordBytes))
+	}
+	return nil
+}
+
+// displayNameProblem says what is wrong with a (trimmed) display name, or "".
+func displayNameProblem(name string) string {
+	if n := utf8.RuneCountInString(name); n == 0 || n > maxDisplayNameRune || !utf8.ValidString(name) {
+		return fmt.Sprintf("must be 1-%d characters", maxDisplayNameRune)
+	}
+	return ""
 }
 
 // Get returns the user with the given id.
@@ -176,44 +200,7 @@ func (s *Store) loadByUsername(ctx context.Context, username string) (User, map[
 
 // List returns users ordered by display name; an empty role lists everyone.
 func (s *Store) List(ctx context.Context, role Role) ([]User, error) {
-	if role != "" && !role.Valid() {
-		return nil, fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
-	}
-	ids, err := s.rdb.HVals(ctx, keyUsernames).Result()
-	if err != nil {
-		return nil, fmt.Errorf("account: list users: %w", err)
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, userKey(id))
-	}
-	if len(ids) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, fmt.Errorf("account: list users: %w", err)
-		}
-	}
-	users := make([]User, 0, len(ids))
-	for _, c := range cmds {
-		m := c.Val()
-		if len(m) == 0 {
-			continue
-		}
-		u, err := decodeUser(m)
-		if err != nil {
-			return nil, err
-		}
-		if role == "" || u.Role == role {
-			users = append(users, u)
-		}
-	}
-	sort.Slice(users, func(i, j int) bool {
-		if users[i].DisplayName != users[j].DisplayName {
-			return users[i].DisplayName < users[j].DisplayName
-		}
-		return users[i].Username < users[j].Username
-	})
-	return users, nil
+	return s.Users(ctx, Filter{Role: role})
 }
 
 // SetActive activates or deactivates a user. A deactivated user cannot sign
@@ -270,6 +257,7 @@ func encodeUser(u User) []any {
 		fDisplayName, u.DisplayName,
 		fRole, string(u.Role),
 		fSiteID, u.SiteID,
+		fGroupID, u.GroupID,
 		fActive, active,
 		fCreatedAt, u.CreatedAt.Format(time.RFC3339Nano),
 	}
@@ -286,6 +274,7 @@ func decodeUser(m map[string]string) (User, error) {
 		DisplayName: m[fDisplayName],
 		Role:        Role(m[fRole]),
 		SiteID:      m[fSiteID],
+		GroupID:     m[fGroupID],
 		Active:      m[fActive] == "1",
 		CreatedAt:   created,
 	}, nil
