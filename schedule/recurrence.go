@@ -120,4 +120,3 @@ func expand(rule string, first time.Time, exdates []string) ([]occurrence, error
 	}
 	return out, nil
 }
-
