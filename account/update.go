@@ -39,7 +39,7 @@ return 'ok'
 
 // maxUpdateAttempts bounds the compare-and-set retries of Update; each
 // retry means another admin changed the same user at the same moment.
-const maxUpdateAttempts = 5
+const maxUpdateAttempts = 20
 
 // Update applies p to the user and returns the result. Deactivating ends
 // every session of the user; users are never deleted, so their history
