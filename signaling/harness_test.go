@@ -170,7 +170,8 @@ func (e *env) do(method, path string, cookie *http.Cookie, body string, out any)
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	if b, _ := io.ReadAll(resp.Body); out != nil && len(b) > 0 {
+	// Only JSON replies are decoded: calendar feeds are text/calendar.
+	if b, _ := io.ReadAll(resp.Body); out != nil && len(b) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(b, out); err != nil {
 			e.t.Fatalf("%s %s: %d, undecodable body %q: %v", method, path, resp.StatusCode, b, err)
 		}

@@ -81,7 +81,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "could not load your site", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": u, "site": site})
+	writeJSON(w, http.StatusOK, map[string]any{"user": u, "site": site, "startEarlyMinutes": int(s.cfg.StartEarly / time.Minute)})
 }
 
 func (s *Server) handleSites(w http.ResponseWriter, r *http.Request) {
@@ -124,25 +124,40 @@ func (s *Server) handleLectures(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "to must be after from, at most 62 days later")
 		return
 	}
-	lectures, err := s.cfg.Schedule.LecturesBetween(r.Context(), from, to)
+	var lectures []schedule.Lecture
+	var err error
+	if f := (schedule.Filter{SiteID: q.Get("siteId"), LecturerID: q.Get("lecturerId"), GroupID: q.Get("groupId")}); u.Role == account.RoleAdmin && f != (schedule.Filter{}) {
+		lectures, err = s.cfg.Schedule.ListLectures(r.Context(), from, to, f)
+	} else {
+		lectures, err = s.cfg.Schedule.Visible(r.Context(), audience(u), from, to)
+	}
 	if err != nil {
 		s.internalError(w, "could not list lectures", err)
 		return
 	}
-	v := s.newViewer()
-	out := make([]LectureView, 0, len(lectures))
-	for _, l := range lectures {
-		if u.Role == account.RoleLecturer && l.LecturerID != u.ID {
-			continue
-		}
-		lv, err := v.view(r.Context(), l)
-		if err != nil {
-			s.internalError(w, "could not list lectures", err)
-			return
-		}
-		out = append(out, lv)
+	out, err := s.views(r.Context(), lectures)
+	if err != nil {
+		s.internalError(w, "could not list lectures", err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"lectures": out})
+}
+
+// audience maps a user's role to the lectures they may see (docs/api.md,
+// "Who sees which lectures").
+func audience(u account.User) schedule.Viewer {
+	v := schedule.Viewer{UserID: u.ID, SiteID: u.SiteID, GroupID: u.GroupID}
+	switch u.Role {
+	case account.RoleAdmin:
+		v.Audience = schedule.AudienceAll
+	case account.RoleLecturer:
+		v.Audience = schedule.AudienceLecturer
+	case account.RoleOperator:
+		v.Audience = schedule.AudienceSite
+	default:
+		v.Audience = schedule.AudienceStudent
+	}
+	return v
 }
 
 type createLectureRequest struct {
@@ -152,6 +167,8 @@ type createLectureRequest struct {
 	DurationMinutes int       `json:"durationMinutes"`
 	LecturerID      string    `json:"lecturerId"`
 	SiteID          string    `json:"siteId"`
+	SiteIDs         []string  `json:"siteIds"`
+	GroupIDs        []string  `json:"groupIds"`
 }
 
 func (s *Server) handleCreateLecture(w http.ResponseWriter, r *http.Request) {
@@ -160,26 +177,15 @@ func (s *Server) handleCreateLecture(w http.ResponseWriter, r *http.Request) {
 		badBody(w, err)
 		return
 	}
-	lecturer, err := s.cfg.Accounts.Get(r.Context(), strings.TrimSpace(req.LecturerID))
-	switch {
-	case errors.Is(err, account.ErrNotFound), err == nil && (lecturer.Role != account.RoleLecturer || !lecturer.Active):
-		writeFieldError(w, "lecturerId", "lecturerId: not an active lecturer")
-		return
-	case err != nil:
-		s.internalError(w, "could not check the lecturer", err)
+	if !s.checkPeople(r.Context(), w, "lecturerId", []string{req.LecturerID}, req.GroupIDs) {
 		return
 	}
 	l, err := s.cfg.Schedule.CreateLecture(r.Context(), schedule.NewLecture{
 		Title: req.Title, Topic: req.Topic, Start: req.Start, DurationMinutes: req.DurationMinutes,
-		LecturerID: lecturer.ID, SiteID: req.SiteID,
+		LecturerID: strings.TrimSpace(req.LecturerID), SiteID: req.SiteID, SiteIDs: req.SiteIDs, GroupIDs: req.GroupIDs,
 	})
 	if err != nil {
-		var invalid *schedule.InvalidError
-		if errors.As(err, &invalid) {
-			writeFieldError(w, invalid.Field, invalid.Reason)
-			return
-		}
-		s.internalError(w, "could not create the lecture", err)
+		s.scheduleError(w, "could not create the lecture", err)
 		return
 	}
 	s.log.Info("lecture created", "lecture", l.ID, "by", userFrom(r.Context()).ID, "start", l.Start)

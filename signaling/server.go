@@ -33,7 +33,7 @@ type Config struct {
 	// AllowedOrigins are extra origins (scheme://host[:port]) whose pages may
 	// open the WebSocket; the serving host itself is always allowed.
 	AllowedOrigins []string
-	// StartEarly is how long before its scheduled start a lecture may be started (default 30m).
+	// StartEarly is how long before its scheduled start a lecture may be started (default 15m).
 	StartEarly time.Duration
 	// PingInterval is how often the server pings each WebSocket (default 10s);
 	// a client silent for three intervals is considered gone.
@@ -70,7 +70,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.StartEarly == 0 {
-		cfg.StartEarly = 30 * time.Minute
+		cfg.StartEarly = 15 * time.Minute
 	}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = 10 * time.Second

@@ -51,7 +51,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&ups, "udp-ports", env("LECTURELINK_UDP_PORTS", ""), "UDP port range for media, e.g. 40000-40199; empty uses any (env LECTURELINK_UDP_PORTS)")
 	fs.BoolVar(&c.ICELoopback, "ice-loopback", env("LECTURELINK_ICE_LOOPBACK", "false") == "true", "also offer loopback media candidates (tests, single-machine demos) (env LECTURELINK_ICE_LOOPBACK=true)")
 	fs.StringVar(&origins, "allowed-origins", env("LECTURELINK_ALLOWED_ORIGINS", ""), "comma-separated extra origins allowed to use the API and WebSocket (env LECTURELINK_ALLOWED_ORIGINS)")
-	fs.DurationVar(&c.StartEarly, "start-early", 30*time.Minute, "how long before its scheduled time a lecture may be started")
+	fs.DurationVar(&c.StartEarly, "start-early", 15*time.Minute, "how long before its scheduled time a lecture may be started")
 	fs.StringVar(&logLevel, "log-level", env("LECTURELINK_LOG_LEVEL", "info"), "debug, info, warn or error (env LECTURELINK_LOG_LEVEL)")
 	fs.BoolVar(&c.InsecureCookie, "insecure-cookie", false, "send the session cookie without Secure (plain HTTP on a non-localhost name; never in production)")
 	if err := fs.Parse(args); err != nil {
