@@ -50,10 +50,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	sched := schedule.NewStore(rs.Client, schedule.Options{})
 	e := &env{
 		t:        t,
-		accounts: account.NewStore(rs.Client, account.Options{Argon2Time: 1, Argon2Memory: 1024, Argon2Threads: 1}),
-		sched:    schedule.NewStore(rs.Client, schedule.Options{}),
+		accounts: account.NewStore(rs.Client, account.Options{Argon2Time: 1, Argon2Memory: 1024, Argon2Threads: 1, SiteExists: SiteExists(sched)}),
+		sched:    sched,
 		att:      attendance.NewStore(rs.Client, attendance.Options{}),
 		users:    map[string]account.User{},
 		cookies:  map[string]*http.Cookie{},
@@ -78,6 +79,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		{Username: "student1", DisplayName: "Anna Berzina", Role: account.RoleStudent, SiteID: "riga"},
 		{Username: "student2", DisplayName: "Janis Kalns", Role: account.RoleStudent, SiteID: "riga"},
 		{Username: "student3", DisplayName: "Aibek Toktogulov", Role: account.RoleStudent, SiteID: "osh"},
+		{Username: "operator", DisplayName: "Osh classroom", Role: account.RoleOperator, SiteID: "osh"},
 	} {
 		nu.Password = testPassword
 		u, err := e.accounts.Create(ctx, nu)
@@ -139,13 +141,24 @@ func (e *env) login(username string) *http.Cookie {
 	return nil
 }
 
-// session returns a signed-in cookie for username, signing in only once
-// (sign-in is rate limited per address).
+// session returns a signed-in cookie for username, made once and straight
+// from the account store: sign-in through the API is rate limited per
+// address, and the route tests need many sessions.
 func (e *env) session(username string) *http.Cookie {
+	e.t.Helper()
 	if c := e.cookies[username]; c != nil {
 		return c
 	}
-	c := e.login(username)
+	ctx := context.Background()
+	u, err := e.accounts.ByUsername(ctx, username)
+	if err != nil {
+		e.t.Fatalf("session for %s: %v", username, err)
+	}
+	token, err := e.accounts.CreateSession(ctx, u.ID)
+	if err != nil {
+		e.t.Fatalf("session for %s: %v", username, err)
+	}
+	c := &http.Cookie{Name: sessionCookie, Value: token}
 	e.cookies[username] = c
 	return c
 }
