@@ -54,8 +54,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	defer closeRedis()
 
-	accounts := account.NewStore(rdb, account.Options{})
 	sched := schedule.NewStore(rdb, schedule.Options{})
+	accounts := account.NewStore(rdb, account.Options{SiteExists: signaling.SiteExists(sched)})
 	att := attendance.NewStore(rdb, attendance.Options{})
 
 	if isDemo {
