@@ -8,6 +8,13 @@ import { t } from './strings.js';
 /** @typedef {import('./types.js').Attendee} Attendee */
 /** @typedef {import('./types.js').AttendanceEvent} AttendanceEvent */
 /** @typedef {import('./types.js').NewLecture} NewLecture */
+/** @typedef {import('./types.js').Group} Group */
+/** @typedef {import('./types.js').Series} Series */
+/** @typedef {import('./types.js').SeriesBody} SeriesBody */
+/** @typedef {import('./types.js').Conflict} Conflict */
+/** @typedef {import('./types.js').PreviewOccurrence} PreviewOccurrence */
+/** @typedef {import('./types.js').ImportResult} ImportResult */
+/** @typedef {import('./types.js').Role} Role */
 
 /** An error reply of the API ({"error": {"code", "message"}}) or a network failure. */
 export class ApiError extends Error {
@@ -16,13 +23,15 @@ export class ApiError extends Error {
    * @param {string} code e.g. "bad_request", "forbidden", "network"
    * @param {string} message human-readable, from the server
    * @param {string | undefined} [field] the request field at fault, if the server names one
+   * @param {Conflict[]} [conflicts] a 409's `error.conflicts`
    */
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, conflicts = []) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field;
+    this.conflicts = conflicts;
   }
 }
 
@@ -80,7 +89,8 @@ async function request(method, path, body, opts = {}) {
     const code = typeof err.code === 'string' ? err.code : `http_${res.status}`;
     const message = typeof err.message === 'string' && err.message ? err.message : res.statusText || code;
     const field = typeof err.field === 'string' ? err.field : undefined;
-    const e = new ApiError(res.status, code, message, field);
+    const conflicts = Array.isArray(err.conflicts) ? /** @type {Conflict[]} */ (err.conflicts) : [];
+    const e = new ApiError(res.status, code, message, field, conflicts);
     if (res.status === 401 && !opts.quiet401 && onUnauthenticated) onUnauthenticated();
     throw e;
   }
@@ -106,7 +116,7 @@ export async function signOut() {
 /**
  * The signed-in user and their site. Throws ApiError 401 when signed out.
  * @param {{quiet401?: boolean}} [opts]
- * @returns {Promise<{user: User, site: Site}>}
+ * @returns {Promise<{user: User, site: Site, startEarlyMinutes?: number}>}
  */
 export async function me(opts = { quiet401: true }) {
   return request('GET', '/api/me', undefined, opts);
@@ -119,24 +129,243 @@ export async function sites() {
 }
 
 /**
- * @param {import('./types.js').Role} [role]
+ * "?a=1&b=2" from the non-empty values, or "".
+ * @param {Record<string, string | number | boolean | undefined | null>} params
+ */
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** @param {string} id */
+const enc = (id) => encodeURIComponent(id);
+
+/**
+ * Users (admins only). A role string filters by role.
+ * @param {Role | {role?: string, siteId?: string, groupId?: string, active?: string}} [filter]
  * @returns {Promise<User[]>}
  */
-export async function users(role) {
-  const q = role ? `?role=${encodeURIComponent(role)}` : '';
-  const r = await request('GET', `/api/users${q}`);
+export async function users(filter) {
+  const f = typeof filter === 'string' ? { role: filter } : (filter ?? {});
+  const r = await request('GET', `/api/users${query(f)}`);
   return r.users ?? [];
 }
 
 /**
+ * @param {{username: string, displayName: string, role: Role, siteId: string, groupId: string, password: string}} body
+ * @returns {Promise<User>}
+ */
+export async function createUser(body) {
+  const r = await request('POST', '/api/users', body);
+  return r.user;
+}
+
+/**
+ * @param {string} id
+ * @param {Partial<{displayName: string, role: Role, siteId: string, groupId: string, active: boolean}>} body
+ * @returns {Promise<User>}
+ */
+export async function updateUser(id, body) {
+  const r = await request('PATCH', `/api/users/${enc(id)}`, body);
+  return r.user;
+}
+
+/**
+ * @param {string} id
+ * @param {string} password
+ */
+export async function resetPassword(id, password) {
+  await request('POST', `/api/users/${enc(id)}/password`, { password });
+}
+
+/**
+ * @param {string} currentPassword
+ * @param {string} newPassword
+ */
+export async function changeOwnPassword(currentPassword, newPassword) {
+  await request('PUT', '/api/me/password', { currentPassword, newPassword });
+}
+
+/**
+ * Check (dryRun) or import a CSV roster. The reply body is returned for
+ * 200, 201 and for the 400 that lists the file's errors.
+ * @param {string} csv
+ * @param {boolean} dryRun
+ * @returns {Promise<ImportResult>}
+ */
+export async function importUsers(csv, dryRun) {
+  let res;
+  try {
+    res = await fetch(`/api/users/import${dryRun ? '?dryRun=true' : ''}`, {
+      method: 'POST', credentials: 'same-origin', cache: 'no-store',
+      headers: { Accept: 'application/json', 'Content-Type': 'text/csv; charset=utf-8' },
+      body: csv,
+    });
+  } catch {
+    throw new ApiError(0, 'network', t('error.network'));
+  }
+  /** @type {any} */
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (isObject(data) && typeof data.valid === 'boolean') {
+    return { valid: data.valid, rows: Number(data.rows) || 0, created: Number(data.created) || 0,
+      errors: Array.isArray(data.errors) ? data.errors : [], users: Array.isArray(data.users) ? data.users : [] };
+  }
+  const err = isObject(data) && isObject(data.error) ? data.error : {};
+  if (res.status === 401 && onUnauthenticated) onUnauthenticated();
+  throw new ApiError(res.status, typeof err.code === 'string' ? err.code : `http_${res.status}`,
+    typeof err.message === 'string' && err.message ? err.message : res.statusText,
+    typeof err.field === 'string' ? err.field : undefined);
+}
+
+/**
+ * @param {{id: string, name: string, institution: string, timeZone: string, networkNotes: string}} body
+ * @returns {Promise<Site>}
+ */
+export async function createSite(body) {
+  const r = await request('POST', '/api/sites', body);
+  return r.site;
+}
+
+/**
+ * @param {string} id
+ * @param {{name: string, institution: string, timeZone: string, networkNotes: string}} body
+ * @returns {Promise<Site>}
+ */
+export async function updateSite(id, body) {
+  const r = await request('PUT', `/api/sites/${enc(id)}`, body);
+  return r.site;
+}
+
+/**
+ * @param {string} [siteId]
+ * @returns {Promise<Group[]>}
+ */
+export async function groups(siteId) {
+  const r = await request('GET', `/api/groups${query({ siteId })}`);
+  return r.groups ?? [];
+}
+
+/**
+ * @param {{name: string, siteId: string}} body
+ * @returns {Promise<Group>}
+ */
+export async function createGroup(body) {
+  const r = await request('POST', '/api/groups', body);
+  return r.group;
+}
+
+/**
  * Lectures in [from, to); without a range, today in the caller's site zone.
- * @param {{from: string, to: string}} [range]
+ * Admins may filter by siteId, lecturerId and groupId.
+ * @param {{from: string, to: string, siteId?: string, lecturerId?: string, groupId?: string}} [range]
  * @returns {Promise<Lecture[]>}
  */
 export async function lectures(range) {
-  const q = range ? `?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}` : '';
-  const r = await request('GET', `/api/lectures${q}`);
+  const r = await request('GET', `/api/lectures${range ? query(range) : ''}`);
   return r.lectures ?? [];
+}
+
+/**
+ * Move, retopic or reassign one lecture (admins; scheduled only).
+ * @param {string} id
+ * @param {Partial<{title: string, topic: string, start: string, durationMinutes: number, lecturerId: string}>} body
+ * @returns {Promise<Lecture>}
+ */
+export async function updateLecture(id, body) {
+  const r = await request('PATCH', `/api/lectures/${enc(id)}`, body);
+  return r.lecture;
+}
+
+/**
+ * @param {string} id
+ * @param {string} reason
+ * @returns {Promise<Lecture>}
+ */
+export async function cancelLecture(id, reason) {
+  const r = await request('POST', `/api/lectures/${enc(id)}/cancel`, { reason });
+  return r.lecture;
+}
+
+/** @returns {Promise<Series[]>} */
+export async function seriesList() {
+  const r = await request('GET', '/api/series');
+  return r.series ?? [];
+}
+
+/**
+ * @param {string} id
+ * @returns {Promise<{series: Series, lectures: Lecture[]}>}
+ */
+export async function series(id) {
+  const r = await request('GET', `/api/series/${enc(id)}`);
+  return { series: r.series, lectures: r.lectures ?? [] };
+}
+
+/**
+ * @param {SeriesBody} body
+ * @returns {Promise<{occurrences: PreviewOccurrence[], conflicts: Conflict[]}>}
+ */
+export async function previewSeries(body) {
+  const r = await request('POST', '/api/series/preview', body);
+  return { occurrences: r.occurrences ?? [], conflicts: r.conflicts ?? [] };
+}
+
+/**
+ * @param {SeriesBody} body
+ * @returns {Promise<{series: Series, lectures: Lecture[]}>}
+ */
+export async function createSeries(body) {
+  const r = await request('POST', '/api/series', body);
+  return { series: r.series, lectures: r.lectures ?? [] };
+}
+
+/**
+ * @param {string} id
+ * @param {Partial<Pick<Series, 'title' | 'description' | 'topics' | 'lecturerIds' | 'siteIds' | 'groupIds'>>} body
+ * @returns {Promise<Series>}
+ */
+export async function updateSeries(id, body) {
+  const r = await request('PATCH', `/api/series/${enc(id)}`, body);
+  return r.series;
+}
+
+/**
+ * Cancel a series: its future scheduled occurrences are cancelled.
+ * @param {string} id
+ * @returns {Promise<Series>}
+ */
+export async function cancelSeries(id) {
+  const r = await request('DELETE', `/api/series/${enc(id)}`);
+  return r.series;
+}
+
+/**
+ * A new secret feed URL for a series (the previous one stops working).
+ * @param {string} id
+ * @returns {Promise<string>}
+ */
+export async function seriesCalendar(id) {
+  const r = await request('POST', `/api/series/${enc(id)}/calendar`);
+  return r.url;
+}
+
+/**
+ * The caller's calendar feed URL; renew=true makes a new one.
+ * @param {boolean} [renew]
+ * @returns {Promise<string>}
+ */
+export async function myCalendar(renew = false) {
+  const r = await request(renew ? 'POST' : 'GET', '/api/me/calendar');
+  return r.url;
 }
 
 /**

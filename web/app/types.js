@@ -3,7 +3,7 @@
 //   /** @typedef {import('./types.js').Lecture} Lecture */
 
 /**
- * @typedef {'admin' | 'lecturer' | 'student'} Role
+ * @typedef {'admin' | 'lecturer' | 'operator' | 'student'} Role
  *
  * @typedef {object} User
  * @property {string} id
@@ -11,14 +11,22 @@
  * @property {string} displayName
  * @property {Role} role
  * @property {string} siteId
+ * @property {string} [groupId] students' cohort; empty otherwise
+ * @property {boolean} [active]
  *
  * @typedef {object} Site
  * @property {string} id
  * @property {string} name
  * @property {string} institution
  * @property {string} timeZone IANA zone, e.g. "Asia/Bishkek"
+ * @property {string} [networkNotes]
  *
- * @typedef {'scheduled' | 'live' | 'ended'} LectureState
+ * @typedef {object} Group a cohort of students
+ * @property {string} id
+ * @property {string} name
+ * @property {string} siteId
+ *
+ * @typedef {'scheduled' | 'live' | 'ended' | 'cancelled'} LectureState
  *
  * @typedef {object} Lecture
  * @property {string} id
@@ -34,6 +42,68 @@
  * @property {LectureState} state
  * @property {string | null} startedAt
  * @property {string | null} endedAt
+ * @property {string} [seriesId] "" for a one-off lecture
+ * @property {number} [index] 1-based occurrence number, 0 for a one-off
+ * @property {string[] | null} [siteIds] participating sites
+ * @property {string[] | null} [groupIds]
+ * @property {string} [timeZone] the series' zone
+ * @property {boolean} [modified] edited individually
+ * @property {string} [cancelReason]
+ *
+ * @typedef {object} Series
+ * @property {string} id
+ * @property {string} title
+ * @property {string} description
+ * @property {string[]} lecturerIds
+ * @property {string} originSiteId
+ * @property {string[]} siteIds
+ * @property {string[]} groupIds
+ * @property {string} timeZone
+ * @property {string} firstStart wall clock "YYYY-MM-DDTHH:MM" in timeZone
+ * @property {string} rrule without DTSTART
+ * @property {string[]} exdates local dates "YYYY-MM-DD"
+ * @property {number} durationMinutes
+ * @property {string[]} topics
+ * @property {number} [occurrences]
+ * @property {boolean} [cancelled]
+ * @property {string} [createdAt]
+ *
+ * @typedef {Omit<Series, 'id' | 'occurrences' | 'cancelled' | 'createdAt'>} SeriesBody
+ *
+ * @typedef {object} PreviewOccurrence
+ * @property {number} index
+ * @property {string} start
+ * @property {string} end
+ * @property {string} topic
+ * @property {string} lecturerId
+ *
+ * @typedef {object} Conflict
+ * @property {number} index
+ * @property {string} start
+ * @property {'lecturer' | 'site'} kind
+ * @property {string} resourceId
+ * @property {string} lectureId
+ * @property {string} lectureTitle
+ *
+ * @typedef {object} ImportError
+ * @property {number} line
+ * @property {string} column
+ * @property {string} reason
+ *
+ * @typedef {object} ImportUser
+ * @property {number} line
+ * @property {string} username
+ * @property {string} displayName
+ * @property {string} siteId
+ * @property {string} groupId
+ * @property {string} [password]
+ *
+ * @typedef {object} ImportResult
+ * @property {boolean} valid
+ * @property {number} rows
+ * @property {number} created
+ * @property {ImportError[]} errors
+ * @property {ImportUser[]} users
  *
  * @typedef {object} Attendee
  * @property {string} userId
@@ -70,12 +140,16 @@
  * @property {number} durationMinutes
  * @property {string} lecturerId
  * @property {string} siteId
+ * @property {string[]} [siteIds]
+ * @property {string[]} [groupIds]
  *
  * What every signed-in view gets from the app shell.
  * @typedef {object} AppContext
  * @property {User} user
  * @property {Site} site the user's own site
  * @property {Map<string, Site>} sites all sites by id
+ * @property {number} startEarlyMinutes how long before the start a lecturer may start
+ * @property {() => Promise<void>} refreshSites reload ctx.sites (after an admin edits sites)
  */
 
 export {};

@@ -28,6 +28,7 @@ const lectureStateIds = {
   scheduled: 'lecture.state.scheduled',
   live: 'lecture.state.live',
   ended: 'lecture.state.ended',
+  cancelled: 'lecture.state.cancelled',
 };
 
 /** @param {LectureState} state */
@@ -41,7 +42,7 @@ export function lectureBadge(state) {
 }
 
 /** @type {Record<Role, import('../strings.js').MessageId>} */
-const roleIds = { admin: 'role.admin', lecturer: 'role.lecturer', student: 'role.student' };
+const roleIds = { admin: 'role.admin', lecturer: 'role.lecturer', operator: 'role.operator', student: 'role.student' };
 
 /** @param {string} role */
 export function roleLabel(role) {
