@@ -1,6 +1,7 @@
 // Package demo owns the demonstration data set: the four training sites,
-// a handful of accounts and today's lectures, so a fresh installation can
-// be tried at once. Every demo account has the password in Password.
+// a cohort of students at each, a handful of accounts and today's lectures,
+// so a fresh installation can be tried at once. Every demo account has the
+// password in Password.
 package demo
 
 import (
@@ -27,6 +28,7 @@ type Account struct {
 	DisplayName string
 	Role        account.Role
 	SiteID      string
+	Group       string // the student's cohort, by name; empty for staff
 }
 
 // Summary says what Seed did.
@@ -38,8 +40,9 @@ type Summary struct {
 	// Accounts lists the demo accounts (also when Seeded is false, since
 	// they were created by an earlier run; they may have changed since).
 	Accounts []Account
-	// Sites and Lectures are what was written; empty when Seeded is false.
+	// Sites, Groups and Lectures are what was written; empty when Seeded is false.
 	Sites    []schedule.Site
+	Groups   []account.Group
 	Lectures []schedule.Lecture
 }
 
@@ -53,19 +56,34 @@ func Sites() []schedule.Site {
 	}
 }
 
+// Groups are the demo cohorts, one per site (name and site id).
+func Groups() []account.NewGroup {
+	return []account.NewGroup{
+		{Name: "KG-2026-A", SiteID: "osh"},
+		{Name: "KG-2026-B", SiteID: "bishkek"},
+		{Name: "LV-2026-B", SiteID: "rezekne"},
+		{Name: "LV-2026-A", SiteID: "riga"},
+	}
+}
+
 // Accounts are the demo people: one admin, a lecturer in Osh and one in
-// Riga, and six students over the four sites.
+// Riga, a classroom operator per site, and six students over the four
+// sites, each in their site's cohort.
 func Accounts() []Account {
 	return []Account{
-		{AdminUsername, "Nurlan Sadykov", account.RoleAdmin, "bishkek"},
-		{"aliev", "Marat Aliev", account.RoleLecturer, "osh"},
-		{"berzins", "Jānis Bērziņš", account.RoleLecturer, "riga"},
-		{"tursunov", "Bakyt Tursunov", account.RoleStudent, "osh"},
-		{"asanova", "Aizada Asanova", account.RoleStudent, "bishkek"},
-		{"omurbekov", "Emil Omurbekov", account.RoleStudent, "bishkek"},
-		{"kalnina", "Ilze Kalniņa", account.RoleStudent, "rezekne"},
-		{"ozols", "Mārtiņš Ozols", account.RoleStudent, "rezekne"},
-		{"berzina", "Anna Berzina", account.RoleStudent, "riga"},
+		{AdminUsername, "Nurlan Sadykov", account.RoleAdmin, "bishkek", ""},
+		{"aliev", "Marat Aliev", account.RoleLecturer, "osh", ""},
+		{"berzins", "Jānis Bērziņš", account.RoleLecturer, "riga", ""},
+		{"osh-room", "Osh classroom", account.RoleOperator, "osh", ""},
+		{"bishkek-room", "Bishkek classroom", account.RoleOperator, "bishkek", ""},
+		{"rezekne-room", "Rezekne classroom", account.RoleOperator, "rezekne", ""},
+		{"riga-room", "Riga classroom", account.RoleOperator, "riga", ""},
+		{"tursunov", "Bakyt Tursunov", account.RoleStudent, "osh", "KG-2026-A"},
+		{"asanova", "Aizada Asanova", account.RoleStudent, "bishkek", "KG-2026-B"},
+		{"omurbekov", "Emil Omurbekov", account.RoleStudent, "bishkek", "KG-2026-B"},
+		{"kalnina", "Ilze Kalniņa", account.RoleStudent, "rezekne", "LV-2026-B"},
+		{"ozols", "Mārtiņš Ozols", account.RoleStudent, "rezekne", "LV-2026-B"},
+		{"berzina", "Anna Berzina", account.RoleStudent, "riga", "LV-2026-A"},
 	}
 }
 
@@ -93,12 +111,22 @@ func Seed(ctx context.Context, accounts *account.Store, sched *schedule.Store, n
 		sum.Sites = append(sum.Sites, site)
 	}
 
+	groups := map[string]string{} // site id + "/" + name -> group id
+	for _, ng := range Groups() {
+		g, err := ensureGroup(ctx, accounts, ng)
+		if err != nil {
+			return sum, err
+		}
+		groups[g.SiteID+"/"+g.Name] = g.ID
+		sum.Groups = append(sum.Groups, g)
+	}
+
 	ids := map[string]string{} // username -> id
 	for _, a := range sum.Accounts {
 		if a.Username == AdminUsername {
 			continue
 		}
-		id, err := ensureUser(ctx, accounts, a)
+		id, err := ensureUser(ctx, accounts, a, groups)
 		if err != nil {
 			return sum, err
 		}
@@ -113,18 +141,38 @@ func Seed(ctx context.Context, accounts *account.Store, sched *schedule.Store, n
 		sum.Lectures = append(sum.Lectures, l)
 	}
 
-	if _, err := ensureUser(ctx, accounts, sum.Accounts[0]); err != nil {
+	if _, err := ensureUser(ctx, accounts, sum.Accounts[0], groups); err != nil {
 		return sum, err
 	}
 	sum.Seeded = true
 	return sum, nil
 }
 
+// ensureGroup creates a demo group or, if a failed earlier run created it
+// already, returns it.
+func ensureGroup(ctx context.Context, accounts *account.Store, ng account.NewGroup) (account.Group, error) {
+	g, err := accounts.CreateGroup(ctx, ng)
+	if errors.Is(err, account.ErrGroupExists) {
+		g, err = accounts.GroupByName(ctx, ng.SiteID, ng.Name)
+	}
+	if err != nil {
+		return account.Group{}, fmt.Errorf("demo: group %s: %w", ng.Name, err)
+	}
+	return g, nil
+}
+
 // ensureUser creates a demo account or, if a failed earlier run created it
-// already, returns its id.
-func ensureUser(ctx context.Context, accounts *account.Store, a Account) (string, error) {
+// already, returns its id. groups maps site id + "/" + name to group ids.
+func ensureUser(ctx context.Context, accounts *account.Store, a Account, groups map[string]string) (string, error) {
+	var groupID string
+	if a.Group != "" {
+		groupID = groups[a.SiteID+"/"+a.Group]
+		if groupID == "" {
+			return "", fmt.Errorf("demo: account %s: no group %s at %s", a.Username, a.Group, a.SiteID)
+		}
+	}
 	u, err := accounts.Create(ctx, account.NewUser{
-		Username: a.Username, Password: Password, DisplayName: a.DisplayName, Role: a.Role, SiteID: a.SiteID,
+		Username: a.Username, Password: Password, DisplayName: a.DisplayName, Role: a.Role, SiteID: a.SiteID, GroupID: groupID,
 	})
 	if errors.Is(err, account.ErrExists) {
 		u, err = accounts.ByUsername(ctx, a.Username)
@@ -201,14 +249,19 @@ func zone(name string) *time.Location {
 	return loc
 }
 
-// String lists the demo accounts as "username (role, site)", for a log line.
+// String lists the demo accounts as "username (role, site)", with the
+// group for students ("username (student, site, group)"), for a log line.
 func (s Summary) String() string {
 	var b strings.Builder
 	for i, a := range s.Accounts {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s (%s, %s)", a.Username, a.Role, a.SiteID)
+		if a.Group != "" {
+			fmt.Fprintf(&b, "%s (%s, %s, %s)", a.Username, a.Role, a.SiteID, a.Group)
+		} else {
+			fmt.Fprintf(&b, "%s (%s, %s)", a.Username, a.Role, a.SiteID)
+		}
 	}
 	return b.String()
 }

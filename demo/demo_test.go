@@ -28,8 +28,23 @@ func TestSeedCreatesTheDemoAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum.Seeded || sum.Password != "lecturelink" || len(sum.Accounts) != 9 || len(sum.Lectures) != 3 || len(sum.Sites) != 4 {
-		t.Fatalf("summary: seeded=%v password=%q accounts=%d lectures=%d sites=%d", sum.Seeded, sum.Password, len(sum.Accounts), len(sum.Lectures), len(sum.Sites))
+	if !sum.Seeded || sum.Password != "lecturelink" || len(sum.Accounts) != 13 || len(sum.Lectures) != 3 || len(sum.Sites) != 4 || len(sum.Groups) != 4 {
+		t.Fatalf("summary: seeded=%v password=%q accounts=%d lectures=%d sites=%d groups=%d", sum.Seeded, sum.Password, len(sum.Accounts), len(sum.Lectures), len(sum.Sites), len(sum.Groups))
+	}
+
+	// One cohort per site.
+	groups, err := acc.Groups(ctx, "")
+	if err != nil || len(groups) != 4 {
+		t.Fatalf("groups %+v, %v; want 4", groups, err)
+	}
+	groupSite := map[string]string{} // id -> site
+	for _, g := range groups {
+		if groupSite[g.ID] = g.SiteID; g.Name == "" {
+			t.Errorf("group %+v has no name", g)
+		}
+	}
+	if g, err := acc.GroupByName(ctx, "osh", "KG-2026-A"); err != nil || g.SiteID != "osh" {
+		t.Fatalf("KG-2026-A at osh: %+v, %v", g, err)
 	}
 
 	// Sites, with their institutions and zones.
@@ -59,18 +74,27 @@ func TestSeedCreatesTheDemoAndIsIdempotent(t *testing.T) {
 	}
 	roles := map[account.Role]int{}
 	studentSites := map[string]bool{}
+	operatorSites := map[string]bool{}
 	lecturerSite := map[string]string{} // id -> site
 	for _, u := range users {
 		roles[u.Role]++
 		switch u.Role {
 		case account.RoleStudent:
 			studentSites[u.SiteID] = true
+			if groupSite[u.GroupID] != u.SiteID {
+				t.Errorf("student %s at %s is in group %q of site %q", u.Username, u.SiteID, u.GroupID, groupSite[u.GroupID])
+			}
+		case account.RoleOperator:
+			operatorSites[u.SiteID] = true
 		case account.RoleLecturer:
 			lecturerSite[u.ID] = u.SiteID
 		}
 	}
-	if roles[account.RoleAdmin] != 1 || roles[account.RoleLecturer] != 2 || roles[account.RoleStudent] != 6 {
-		t.Fatalf("roles %v, want 1 admin, 2 lecturers, 6 students", roles)
+	if roles[account.RoleAdmin] != 1 || roles[account.RoleLecturer] != 2 || roles[account.RoleStudent] != 6 || roles[account.RoleOperator] != 4 {
+		t.Fatalf("roles %v, want 1 admin, 2 lecturers, 4 operators, 6 students", roles)
+	}
+	if len(operatorSites) != 4 {
+		t.Fatalf("operators at %v, want one per site", operatorSites)
 	}
 	if len(studentSites) != 4 {
 		t.Fatalf("students at %v, want spread over all 4 sites", studentSites)
@@ -123,6 +147,9 @@ func TestSeedCreatesTheDemoAndIsIdempotent(t *testing.T) {
 	if users2, _ := acc.List(ctx, ""); len(users2) != len(users) {
 		t.Fatalf("second Seed changed users: %d, want %d", len(users2), len(users))
 	}
+	if groups2, _ := acc.Groups(ctx, ""); len(groups2) != len(groups) {
+		t.Fatalf("second Seed changed groups: %d, want %d", len(groups2), len(groups))
+	}
 	if ls2, _ := sched.LecturesBetween(ctx, day, day.AddDate(0, 0, 2)); len(ls2) != 3 {
 		t.Fatalf("second Seed changed lectures: %d, want 3", len(ls2))
 	}
@@ -157,8 +184,41 @@ func TestSeedLecturesStayOnToday(t *testing.T) {
 }
 
 func TestSummaryString(t *testing.T) {
-	got := Summary{Accounts: Accounts()[:2]}.String()
-	if want := "admin (admin, bishkek), aliev (lecturer, osh)"; got != want {
+	got := Summary{Accounts: append(Accounts()[:2:2], Account{"tursunov", "Bakyt Tursunov", account.RoleStudent, "osh", "KG-2026-A"})}.String()
+	if want := "admin (admin, bishkek), aliev (lecturer, osh), tursunov (student, osh, KG-2026-A)"; got != want {
 		t.Fatalf("String = %q, want %q", got, want)
+	}
+}
+
+// TestSeedCompletesAFailedRun: groups and accounts left by a run that
+// failed before creating the admin are reused, not duplicated.
+func TestSeedCompletesAFailedRun(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	acc, sched := stores(t, now)
+	for _, site := range Sites() {
+		if err := sched.PutSite(ctx, site); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := acc.CreateGroup(ctx, Groups()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.Create(ctx, account.NewUser{Username: "tursunov", Password: Password, DisplayName: "Bakyt Tursunov",
+		Role: account.RoleStudent, SiteID: "osh", GroupID: g.ID}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Seed(ctx, acc, sched, now)
+	if err != nil || !sum.Seeded {
+		t.Fatalf("Seed after a partial run: %v, seeded %v", err, sum.Seeded)
+	}
+	if sum.Groups[0].ID != g.ID {
+		t.Fatalf("Seed made a second %s: %+v", g.Name, sum.Groups[0])
+	}
+	groups, _ := acc.Groups(ctx, "")
+	users, _ := acc.List(ctx, "")
+	if len(groups) != 4 || len(users) != len(Accounts()) {
+		t.Fatalf("%d groups and %d users, want 4 and %d", len(groups), len(users), len(Accounts()))
 	}
 }
