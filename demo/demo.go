@@ -44,6 +44,8 @@ type Summary struct {
 	Sites    []schedule.Site
 	Groups   []account.Group
 	Lectures []schedule.Lecture
+	// Series is the demo course, weekly from a week after the seed.
+	Series schedule.Series
 }
 
 // Sites are the four participating institutions.
@@ -141,6 +143,12 @@ func Seed(ctx context.Context, accounts *account.Store, sched *schedule.Store, n
 		sum.Lectures = append(sum.Lectures, l)
 	}
 
+	ser, _, err := sched.CreateSeries(ctx, series(now, ids, groups))
+	if err != nil {
+		return sum, fmt.Errorf("demo: series: %w", err)
+	}
+	sum.Series = ser
+
 	if _, err := ensureUser(ctx, accounts, sum.Accounts[0], groups); err != nil {
 		return sum, err
 	}
@@ -181,6 +189,23 @@ func ensureUser(ctx context.Context, accounts *account.Store, a Account, groups 
 		return "", fmt.Errorf("demo: account %s: %w", a.Username, err)
 	}
 	return u.ID, nil
+}
+
+// series is a weekly course from Osh to the Latvian cohorts, starting a
+// week after now (so it never clashes with today's lectures) at 10:00
+// Bishkek time, with a topic plan.
+func series(now time.Time, ids, groups map[string]string) schedule.Series {
+	first := now.In(zone("Asia/Bishkek")).AddDate(0, 0, 7)
+	return schedule.Series{
+		Title:        "Border control of vehicles",
+		Description:  "Lectures from Kyrgyzstan to Latvian students: inspecting cars, buses and lorries at crossing points.",
+		LecturerIDs:  []string{ids["aliev"]},
+		OriginSiteID: "osh", SiteIDs: []string{"rezekne", "riga"},
+		GroupIDs:   []string{groups["riga/LV-2026-A"], groups["rezekne/LV-2026-B"]},
+		FirstStart: first.Format("2006-01-02") + "T10:00", RRule: "FREQ=WEEKLY;COUNT=8", DurationMinutes: 90,
+		Topics: []string{"Inspection of cars", "Hidden compartments", "Buses and coaches", "Lorries and seals",
+			"Documents of the vehicle", "Stolen vehicle databases", "Dogs and scanners", "Review"},
+	}
 }
 
 // lectures returns today's three demo lectures around now.

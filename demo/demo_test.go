@@ -28,7 +28,7 @@ func TestSeedCreatesTheDemoAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum.Seeded || sum.Password != "lecturelink" || len(sum.Accounts) != 13 || len(sum.Lectures) != 3 || len(sum.Sites) != 4 || len(sum.Groups) != 4 {
+	if !sum.Seeded || sum.Password != "lecturelink" || len(sum.Accounts) != 13 || len(sum.Lectures) != 3 || len(sum.Sites) != 4 || len(sum.Groups) != 4 || sum.Series.Occurrences != 8 {
 		t.Fatalf("summary: seeded=%v password=%q accounts=%d lectures=%d sites=%d groups=%d", sum.Seeded, sum.Password, len(sum.Accounts), len(sum.Lectures), len(sum.Sites), len(sum.Groups))
 	}
 
