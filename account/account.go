@@ -1,5 +1,7 @@
-// Package account owns the people who use lecturelink: their roles, their
-// argon2id password hashes and their sign-in sessions, all kept in Redis.
+// Package account owns the people who use lecturelink: their roles, the
+// student groups (cohorts) of each site, their argon2id password hashes and
+// their sign-in sessions, all kept in Redis. It also imports student
+// rosters from CSV, all or nothing.
 package account
 
 import (
