@@ -56,9 +56,12 @@ func (s *Store) Update(ctx context.Context, id string, p Patch) (User, error) {
 		if err != nil {
 			return User{}, err
 		}
-		active := ""
+		active := "" // unchanged
 		if p.Active != nil {
-			active = map[bool]string{true: "1", false: "0"}[*p.Active]
+			active = "0"
+			if *p.Active {
+				active = "1"
+			}
 		}
 		args := []any{string(cur.Role), cur.SiteID, cur.GroupID, active,
 			fDisplayName, next.DisplayName, fRole, string(next.Role), fSiteID, next.SiteID, fGroupID, next.GroupID}
