@@ -259,6 +259,9 @@ export const messages = {
   'sf.err.until': 'Choose a last date on or after the first lecture, within a year.',
   'sf.err.rrule': 'Enter a recurrence rule.',
   'sf.err.exdate': 'Choose a date to add.',
+  'sf.err.firstDay': 'The first lecture must be on one of the chosen weekdays.',
+  'sf.firstDay': '{date} is not on a chosen weekday; the first lecture must be.',
+  'sf.firstDayFix': 'Start on {date} instead',
   'sf.col.timeZone': 'Time ({zone})',
 
   'weekday.MO': 'Monday',

@@ -409,8 +409,14 @@ export function mountSeriesForm(root, ctx, editId) {
           h('span', { 'aria-hidden': 'true', text: t(/** @type {MessageId} */ (`weekdayShort.${d}`)) }),
           h('span', { class: 'visually-hidden', text: t(/** @type {MessageId} */ (`weekday.${d}`)) }))))),
       h('p', { class: 'field-error', id: 'sf-byday-error', hidden: true }));
-    const interval = field('sf-interval', t('sf.interval'), h('input', { type: 'number', min: 1, max: 52, step: 1, value: 1, inputmode: 'numeric' }),
-      { extra: h('span', { class: 'muted small', id: 'sf-interval-unit' }) });
+    const firstHint = h('div', { class: 'alert alert-warn first-hint', id: 'sf-first-hint', hidden: true });
+    const intervalInput = h('input', { type: 'number', min: 1, max: 52, step: 1, value: 1, inputmode: 'numeric' });
+    const intervalUnit = h('span', { id: 'sf-interval-unit' });
+    const interval = field('sf-interval', t('sf.interval'), intervalInput);
+    // "Every [2] weeks" on one line.
+    const intervalRow = h('div', { class: 'interval-row' });
+    interval.wrap.insertBefore(intervalRow, intervalInput);
+    intervalRow.append(intervalInput, intervalUnit);
     const endsCount = h('input', { type: 'radio', name: 'sf-ends', value: 'count', id: 'sf-ends-count', checked: true });
     const endsUntil = h('input', { type: 'radio', name: 'sf-ends', value: 'until', id: 'sf-ends-until' });
     const count = field('sf-count', t('sf.count'), h('input', { type: 'number', min: 1, max: 400, step: 1, value: 10, inputmode: 'numeric' }));
@@ -425,7 +431,48 @@ export function mountSeriesForm(root, ctx, editId) {
     const rruleOut = h('p', { class: 'preview mono', id: 'sf-rrule-out', 'aria-live': 'polite' });
     const advanced = h('input', { type: 'checkbox', id: 'sf-advanced' });
     const rrule = field('sf-rrule', t('sf.rrule'), h('input', { type: 'text', class: 'mono', spellcheck: 'false', autocomplete: 'off' }), { hint: t('sf.rruleHint') });
-    const builder = h('div', { class: 'rrule-builder', id: 'sf-builder' }, byday, h('div', { class: 'field-row field-row-narrow' }, interval.wrap), ends);
+    const builder = h('div', { class: 'rrule-builder', id: 'sf-builder' }, byday, firstHint, interval.wrap, ends);
+
+    /**
+     * The first date on or after date.control.value that is on a chosen
+     * weekday, when the date itself is not ("" if it is, or nothing is chosen).
+     */
+    function firstDayFix() {
+      const first = date.control.value;
+      const days = readBuilder().byday;
+      if (advanced.checked || !/^\d{4}-\d{2}-\d{2}$/.test(first) || days.length === 0) return '';
+      if (days.includes(WEEKDAYS[weekdayIndex(first)] ?? '')) return '';
+      for (let i = 1; i < 7; i++) {
+        const d = addDays(first, i);
+        if (days.includes(WEEKDAYS[weekdayIndex(d)] ?? '')) return d;
+      }
+      return '';
+    }
+
+    function renderFirstHint() {
+      const fix = firstDayFix();
+      firstHint.hidden = !fix || editing;
+      if (!fix) {
+        replace(firstHint);
+        return;
+      }
+      const btn = h('button', { type: 'button', class: 'button', id: 'sf-first-fix', text: t('sf.firstDayFix', { date: formatKey(fix) }) });
+      btn.addEventListener('click', () => {
+        date.control.value = fix;
+        date.clear();
+        changed();
+        date.control.focus();
+      });
+      replace(firstHint, h('p', { text: t('sf.firstDay', { date: formatKey(date.control.value) }) }), btn);
+    }
+
+    // With no weekday chosen yet, choosing the first date chooses its weekday.
+    date.control.addEventListener('change', () => {
+      if (editing || readBuilder().byday.length || !/^\d{4}-\d{2}-\d{2}$/.test(date.control.value)) return;
+      const box = byday.querySelector(`input[value="${WEEKDAYS[weekdayIndex(date.control.value)]}"]`);
+      if (box instanceof HTMLInputElement) box.checked = true;
+      changed();
+    });
 
     // Exception dates.
     /** @type {string[]} */
@@ -533,13 +580,13 @@ export function mountSeriesForm(root, ctx, editId) {
 
     function changed() {
       const b = readBuilder();
-      const unit = /** @type {HTMLElement} */ (interval.wrap.querySelector('#sf-interval-unit'));
-      unit.textContent = t(b.interval === 1 ? 'sf.intervalUnit.one' : 'sf.intervalUnit.other');
+      intervalUnit.textContent = t(b.interval === 1 ? 'sf.intervalUnit.one' : 'sf.intervalUnit.other');
       builder.hidden = advanced.checked;
       rrule.wrap.hidden = !advanced.checked;
       if (!advanced.checked) rrule.control.value = buildRrule(b);
       rruleOut.textContent = t('sf.rruleOut', { rule: currentRrule() });
       rruleOut.hidden = advanced.checked;
+      renderFirstHint();
       const n = topicList().length;
       const occ = estimate();
       /** @type {(Node | string)[]} */
@@ -577,7 +624,7 @@ export function mountSeriesForm(root, ctx, editId) {
     const byName = {
       title, description, originSiteId: origin, timeZone: zone, durationMinutes: duration, topics,
       lecturerIds: lecturers, siteIds: siteBoxes, groupIds: groupBoxes, exdates: exInput,
-      firstStart: time, rrule: advanced.checked ? rrule : {
+      firstStart: date, rrule: advanced.checked ? rrule : {
         setError(text) { advanced.checked = true; changed(); rrule.setError(text); },
         clear() { rrule.clear(); },
       },
@@ -619,6 +666,7 @@ export function mountSeriesForm(root, ctx, editId) {
         const r = readBuilder();
         if (!Number.isInteger(r.interval) || r.interval < 1 || r.interval > 52) { interval.setError(t('sf.err.interval')); ok = false; }
         if (r.ends === 'count' && (!Number.isInteger(r.count) || r.count < 1 || r.count > 400)) { count.setError(t('sf.err.count')); ok = false; }
+        if (firstDayFix()) { date.setError(t('sf.err.firstDay')); ok = false; }
         if (r.ends === 'until' && (!r.until || (r.first && (r.until < r.first || r.until > addDays(r.first, 366))))) { until.setError(t('sf.err.until')); ok = false; }
       }
       return ok;
@@ -738,24 +786,26 @@ export function mountSeriesForm(root, ctx, editId) {
         Object.assign(heading(editing && existing ? t('sf.editTitle', { title: existing.title }) : t('sf.newTitle')), { id: 'sf-heading' })),
       status.el,
       h('div', { class: 'form-grid' },
-        h('section', { class: 'card', 'aria-labelledby': 'sf-about-h' },
-          h('h2', { id: 'sf-about-h', text: t('sf.section.about') }),
-          title.wrap, description.wrap),
-        h('section', { class: 'card', 'aria-labelledby': 'sf-where-h' },
-          h('h2', { id: 'sf-where-h', text: t('sf.section.where') }),
-          lecturers.el, origin.wrap, siteBoxes.el, groupBoxes.el),
-        h('section', { class: 'card', 'aria-labelledby': 'sf-when-h' },
-          h('h2', { id: 'sf-when-h', text: t('sf.section.when') }),
-          editing ? h('p', { class: 'alert alert-warn', text: t('sf.fixedInEdit') }) : null,
-          zone.wrap,
-          h('div', { class: 'field-row field-row-3' }, date.wrap, time.wrap, duration.wrap),
-          builder, rruleOut,
-          h('div', { class: 'check advanced-toggle' }, advanced, h('label', { for: 'sf-advanced', text: t('sf.advanced') })),
-          rrule.wrap,
-          h('div', { class: 'exdate-add' }, exInput.wrap, exAdd), exList),
-        h('section', { class: 'card', 'aria-labelledby': 'sf-topics-h' },
-          h('h2', { id: 'sf-topics-h', text: t('sf.section.topics') }),
-          topics.wrap, topicCount)),
+        h('div', { class: 'stack' },
+          h('section', { class: 'card', 'aria-labelledby': 'sf-about-h' },
+            h('h2', { id: 'sf-about-h', text: t('sf.section.about') }),
+            title.wrap, description.wrap),
+          h('section', { class: 'card', 'aria-labelledby': 'sf-when-h' },
+            h('h2', { id: 'sf-when-h', text: t('sf.section.when') }),
+            editing ? h('p', { class: 'alert alert-warn', text: t('sf.fixedInEdit') }) : null,
+            zone.wrap,
+            h('div', { class: 'field-row field-row-3' }, date.wrap, time.wrap, duration.wrap),
+            builder, rruleOut,
+            h('div', { class: 'check advanced-toggle' }, advanced, h('label', { for: 'sf-advanced', text: t('sf.advanced') })),
+            rrule.wrap,
+            h('div', { class: 'exdate-add' }, exInput.wrap, exAdd), exList)),
+        h('div', { class: 'stack' },
+          h('section', { class: 'card', 'aria-labelledby': 'sf-where-h' },
+            h('h2', { id: 'sf-where-h', text: t('sf.section.where') }),
+            lecturers.el, origin.wrap, siteBoxes.el, groupBoxes.el),
+          h('section', { class: 'card', 'aria-labelledby': 'sf-topics-h' },
+            h('h2', { id: 'sf-topics-h', text: t('sf.section.topics') }),
+            topics.wrap, topicCount))),
       h('div', { class: 'form-actions sticky-actions' }, previewBtn, saveBtn),
       previewBox);
 
