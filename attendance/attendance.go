@@ -40,6 +40,10 @@ type Event struct {
 	ConnID    string    `json:"connId"`
 	At        time.Time `json:"at"`
 	Reason    string    `json:"reason"`
+	// ClientAt is the time the client's own clock reported with a join. It
+	// is kept as information only: clocks are wrong or forged, so no
+	// computation ever uses it; At, the server's time, decides.
+	ClientAt *time.Time `json:"clientAt,omitempty"`
 }
 
 // Presence is one person's attendance of one lecture.

@@ -50,12 +50,18 @@ func (o openConn) closeAt() (time.Time, error) {
 
 // joinScript appends a join and opens the connection in one step; a join
 // of a connection already open writes nothing and returns the open entry.
-// KEYS: events, open, closed. ARGV: connId, userId, role, siteId, at, seen ms, reason.
+// KEYS: events, open, closed. ARGV: connId, userId, role, siteId, at, seen ms, reason,
+// clientAt (empty: none reported).
 var joinScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if cur then return {'dup', cur} end
-local id = redis.call('XADD', KEYS[1], '*', 'kind', 'join', 'userId', ARGV[2], 'role', ARGV[3],
-  'siteId', ARGV[4], 'connId', ARGV[1], 'at', ARGV[5], 'reason', ARGV[7])
+local fields = {'kind', 'join', 'userId', ARGV[2], 'role', ARGV[3],
+  'siteId', ARGV[4], 'connId', ARGV[1], 'at', ARGV[5], 'reason', ARGV[7]}
+if ARGV[8] ~= '' then
+  table.insert(fields, 'clientAt')
+  table.insert(fields, ARGV[8])
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
 local entry = cjson.encode({id = id, userId = ARGV[2], role = ARGV[3], siteId = ARGV[4],
   connId = ARGV[1], at = ARGV[5], seen = ARGV[6]})
 redis.call('HSET', KEYS[2], ARGV[1], entry)
@@ -99,7 +105,8 @@ func knownReason(r string) bool {
 // has already left returns the original leave; neither writes anything. A
 // leave of a connection that never joined writes nothing and returns the
 // event with an empty ID. A leave without a reason gets ReasonLeft, and its
-// UserID, Role and SiteID are taken from the connection's join.
+// UserID, Role and SiteID are taken from the connection's join. A join's
+// ClientAt is stored beside At as information only; a leave's is ignored.
 func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 	if err := checkID("lectureId", e.LectureID); err != nil {
 		return Event{}, err
@@ -135,6 +142,12 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 }
 
 func (s *Store) join(ctx context.Context, e Event) (Event, error) {
+	clientAt := ""
+	if e.ClientAt != nil {
+		t := e.ClientAt.UTC()
+		e.ClientAt = &t
+		clientAt = t.Format(time.RFC3339Nano)
+	}
 	// Index first, so a crash after the script cannot leave an open
 	// connection that OpenLectures does not know of.
 	if err := s.touchIndex(ctx, e.LectureID); err != nil {
@@ -143,7 +156,7 @@ func (s *Store) join(ctx context.Context, e Event) (Event, error) {
 	reply, err := joinScript.Run(ctx, s.rdb,
 		[]string{eventsKey(e.LectureID), openKey(e.LectureID), closedKey(e.LectureID)},
 		e.ConnID, e.UserID, e.Role, e.SiteID, e.At.Format(time.RFC3339Nano),
-		strconv.FormatInt(e.At.UnixMilli(), 10), e.Reason).StringSlice()
+		strconv.FormatInt(e.At.UnixMilli(), 10), e.Reason, clientAt).StringSlice()
 	if err != nil {
 		return Event{}, fmt.Errorf("attendance: record join: %w", err)
 	}
@@ -222,8 +235,16 @@ func decodeEvent(lectureID string, m redis.XMessage) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("attendance: event %s: bad time: %w", m.ID, err)
 	}
-	return Event{
+	e := Event{
 		ID: m.ID, LectureID: lectureID, Kind: Kind(str("kind")), UserID: str("userId"), Role: str("role"),
 		SiteID: str("siteId"), ConnID: str("connId"), At: at, Reason: str("reason"),
-	}, nil
+	}
+	// A client time that does not parse is dropped, not an error: it is
+	// information only and must never make the record unreadable.
+	if v := str("clientAt"); v != "" {
+		if ct, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			e.ClientAt = &ct
+		}
+	}
+	return e, nil
 }

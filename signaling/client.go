@@ -261,7 +261,13 @@ func (c *client) handleJoin(ctx context.Context, m inbound) {
 		c.sendError(codeBadRequest, "lectureId is required", msgJoin)
 		return
 	}
-	r, code, err := c.s.enterRoom(ctx, c, m.LectureID)
+	// The client's clock is information only: a malformed value is dropped
+	// rather than refusing the join, since nothing depends on it.
+	var clientAt *time.Time
+	if t, err := time.Parse(time.RFC3339Nano, m.ClientTime); err == nil {
+		clientAt = &t
+	}
+	r, code, err := c.s.enterRoom(ctx, c, m.LectureID, clientAt)
 	if err != nil {
 		c.sendError(code, err.Error(), msgJoin)
 		return

@@ -54,6 +54,9 @@ type inbound struct {
 	PC        string                   `json:"pc"`
 	SDP       string                   `json:"sdp"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+	// ClientTime is the client's clock at a join (RFC 3339), recorded with
+	// the attendance event as information only.
+	ClientTime string `json:"clientTime"`
 }
 
 type helloMsg struct {

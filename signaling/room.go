@@ -40,16 +40,18 @@ type member struct {
 	peer      *sfu.Peer // nil unless the lecture is live for this member
 	active    bool      // an attendance interval is open
 	lastTouch time.Time
+	clientAt  *time.Time // the client's clock at its join message; information only
 }
 
 // enterRoom puts c into the lecture's room, creating the room if needed.
-func (s *Server) enterRoom(ctx context.Context, c *client, lectureID string) (*room, string, error) {
+// clientAt is the time the client reported with its join, if any.
+func (s *Server) enterRoom(ctx context.Context, c *client, lectureID string, clientAt *time.Time) (*room, string, error) {
 	for {
 		r, code, err := s.room(ctx, lectureID)
 		if err != nil {
 			return nil, code, err
 		}
-		ok, code, err := r.join(ctx, c)
+		ok, code, err := r.join(ctx, c, clientAt)
 		if err != nil {
 			return nil, code, err
 		}
@@ -109,13 +111,13 @@ func (r *room) canEnd(u account.User) bool {
 
 // join adds c; if the lecture is live, c's attendance is recorded before it
 // is told it is in. ok is false if the room was removed meanwhile.
-func (r *room) join(ctx context.Context, c *client) (ok bool, code string, err error) {
+func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok bool, code string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.removed {
 		return false, "", nil
 	}
-	m := &member{}
+	m := &member{clientAt: clientAt}
 	r.members[c] = m
 	live := r.lecture.State == schedule.StateLive
 	if live {
@@ -144,7 +146,7 @@ func (r *room) join(ctx context.Context, c *client) (ok bool, code string, err e
 func (r *room) recordJoin(ctx context.Context, c *client, m *member) error {
 	_, err := r.s.cfg.Attendance.Record(ctx, attendance.Event{
 		LectureID: r.id, Kind: attendance.KindJoin, UserID: c.user.ID, Role: r.roleIn(c.user),
-		SiteID: c.user.SiteID, ConnID: c.id, At: r.s.cfg.Now(),
+		SiteID: c.user.SiteID, ConnID: c.id, At: r.s.cfg.Now(), ClientAt: m.clientAt,
 	})
 	if err != nil {
 		r.s.metrics.attendance.WithLabelValues("join", "error").Inc()
