@@ -93,7 +93,9 @@ export function mountImport(root, ctx) {
         h('td', { text: u.displayName }),
         h('td', { text: siteName(u.siteId) }),
         h('td', { text: u.groupId ? groupName(u.groupId) : t('common.none') }),
-        h('td', { class: 'mono', text: done && u.password ? u.password : (u.password ? u.password : (done ? t('import.passwordGiven') : t('import.passwordGenerated'))) }))))));
+        u.password
+          ? h('td', { class: 'mono', text: u.password })
+          : h('td', { class: 'muted', text: done ? t('import.passwordGiven') : t('import.passwordGenerated') }))))));
   }
 
   async function doCheck() {

@@ -684,15 +684,17 @@ export function mountSeriesForm(root, ctx, editId) {
           f.setError(errorText(err));
           status.error(t('common.fixErrors'));
           focusFirstError();
+          if (!form.querySelector('[aria-invalid="true"]')) status.el.scrollIntoView({ block: 'nearest' });
           return;
         }
       }
       if (err instanceof api.ApiError && err.status === 409 && err.conflicts.length) {
         status.error(t('sf.saveConflicts'), conflictList(err.conflicts, { ctx, zone: zoneSel.value, people: people.lecturers }));
         markConflicts(err.conflicts);
-        return;
+      } else {
+        status.error(errorText(err));
       }
-      status.error(errorText(err));
+      status.el.scrollIntoView({ block: 'nearest' });
     }
 
     /** @param {Conflict[]} conflicts */
