@@ -44,6 +44,11 @@ type Event struct {
 	// is kept as information only: clocks are wrong or forged, so no
 	// computation ever uses it; At, the server's time, decides.
 	ClientAt *time.Time `json:"clientAt,omitempty"`
+	// IdempotencyKey, if set, makes the event count at most once: recording
+	// an event whose key was recorded before writes nothing and returns the
+	// earlier result. The Recorder gives every event one, so that its outbox
+	// may be replayed more than once (outbox.go). It is not in the stream.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
 // Presence is one person's attendance of one lecture.

@@ -12,9 +12,10 @@ import (
 // slot; see index.go for how it stays correct without that.
 const keyOpenLectures = "ll:attendance:open-lectures" // zset: lecture id, score = change counter
 
-func eventsKey(lectureID string) string { return "ll:lecture:{" + lectureID + "}:events" } // stream
-func openKey(lectureID string) string   { return "ll:lecture:{" + lectureID + "}:open" }   // hash connId -> JSON openConn
-func closedKey(lectureID string) string { return "ll:lecture:{" + lectureID + "}:closed" } // hash connId -> stream id of its leave
+func eventsKey(lectureID string) string  { return "ll:lecture:{" + lectureID + "}:events" }  // stream
+func openKey(lectureID string) string    { return "ll:lecture:{" + lectureID + "}:open" }    // hash connId -> JSON openConn
+func closedKey(lectureID string) string  { return "ll:lecture:{" + lectureID + "}:closed" }  // hash connId -> stream id of its leave
+func appliedKey(lectureID string) string { return "ll:lecture:{" + lectureID + "}:applied" } // hash idempotency key -> stream id
 
 const maxIDBytes = 128
 

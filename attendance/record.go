@@ -50,11 +50,20 @@ func (o openConn) closeAt() (time.Time, error) {
 
 // joinScript appends a join and opens the connection in one step; a join
 // of a connection already open writes nothing and returns the open entry.
-// KEYS: events, open, closed. ARGV: connId, userId, role, siteId, at, seen ms, reason,
-// clientAt (empty: none reported).
+// A join whose idempotency key was recorded before writes nothing and
+// returns the stream id recorded with the key.
+// KEYS: events, open, closed, applied. ARGV: connId, userId, role, siteId, at,
+// seen ms, reason, clientAt (empty: none reported), idempotency key (empty: none).
 var joinScript = redis.NewScript(`
+if ARGV[9] ~= '' then
+  local done = redis.call('HGET', KEYS[4], ARGV[9])
+  if done then return {'applied', done} end
+end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
-if cur then return {'dup', cur} end
+if cur then
+  if ARGV[9] ~= '' then redis.call('HSET', KEYS[4], ARGV[9], cjson.decode(cur).id) end
+  return {'dup', cur}
+end
 local fields = {'kind', 'join', 'userId', ARGV[2], 'role', ARGV[3],
   'siteId', ARGV[4], 'connId', ARGV[1], 'at', ARGV[5], 'reason', ARGV[7]}
 if ARGV[8] ~= '' then
@@ -62,6 +71,7 @@ if ARGV[8] ~= '' then
   table.insert(fields, ARGV[8])
 end
 local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[4], ARGV[9], id) end
 local entry = cjson.encode({id = id, userId = ARGV[2], role = ARGV[3], siteId = ARGV[4],
   connId = ARGV[1], at = ARGV[5], seen = ARGV[6]})
 redis.call('HSET', KEYS[2], ARGV[1], entry)
@@ -72,13 +82,21 @@ return {'ok', entry}
 // leaveScript appends a leave and closes the connection in one step. The
 // leave carries who left from the open entry, not from the caller. A leave
 // of a connection that is not open writes nothing: it answers with the id
-// of the earlier leave, if there was one.
-// KEYS: events, open, closed. ARGV: connId, at, reason.
+// of the earlier leave, if there was one. So does a leave whose idempotency
+// key was recorded before.
+// KEYS: events, open, closed, applied. ARGV: connId, at, reason, idempotency key (empty: none).
 var leaveScript = redis.NewScript(`
+if ARGV[4] ~= '' then
+  local done = redis.call('HGET', KEYS[4], ARGV[4])
+  if done then return {'dup', done} end
+end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if not cur then
   local prev = redis.call('HGET', KEYS[3], ARGV[1])
-  if prev then return {'dup', prev} end
+  if prev then
+    if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], prev) end
+    return {'dup', prev}
+  end
   return {'unknown'}
 end
 local o = cjson.decode(cur)
@@ -86,6 +104,7 @@ local id = redis.call('XADD', KEYS[1], '*', 'kind', 'leave', 'userId', o.userId,
   'siteId', o.siteId, 'connId', ARGV[1], 'at', ARGV[2], 'reason', ARGV[3])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], id)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], id) end
 return {'ok', id, cur, redis.call('HLEN', KEYS[2])}
 `)
 
@@ -107,7 +126,23 @@ func knownReason(r string) bool {
 // event with an empty ID. A leave without a reason gets ReasonLeft, and its
 // UserID, Role and SiteID are taken from the connection's join. A join's
 // ClientAt is stored beside At as information only; a leave's is ignored.
+// An event with an IdempotencyKey that was recorded before writes nothing
+// and returns the event recorded then.
 func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
+	e, err := s.normalize(e)
+	if err != nil {
+		return Event{}, err
+	}
+	if e.Kind == KindJoin {
+		return s.join(ctx, e)
+	}
+	e, _, err = s.leave(ctx, e)
+	return e, err
+}
+
+// normalize checks e and fills in its defaults (At, a leave's reason), so
+// that an event queued for later is exactly the event recorded now.
+func (s *Store) normalize(e Event) (Event, error) {
 	if err := checkID("lectureId", e.LectureID); err != nil {
 		return Event{}, err
 	}
@@ -126,7 +161,6 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 		if len(e.Role) > maxIDBytes || len(e.SiteID) > maxIDBytes || len(e.Reason) > maxIDBytes {
 			return Event{}, fmt.Errorf("%w: role, siteId and reason must be at most %d bytes", ErrInvalid, maxIDBytes)
 		}
-		return s.join(ctx, e)
 	case KindLeave:
 		if e.Reason == "" {
 			e.Reason = ReasonLeft
@@ -134,11 +168,13 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 		if !knownReason(e.Reason) {
 			return Event{}, fmt.Errorf("%w: unknown leave reason %q", ErrInvalid, e.Reason)
 		}
-		e, _, err := s.leave(ctx, e)
-		return e, err
 	default:
 		return Event{}, fmt.Errorf("%w: kind must be join or leave, not %q", ErrInvalid, e.Kind)
 	}
+	if len(e.IdempotencyKey) > maxIDBytes {
+		return Event{}, fmt.Errorf("%w: idempotencyKey must be at most %d bytes", ErrInvalid, maxIDBytes)
+	}
+	return e, nil
 }
 
 func (s *Store) join(ctx context.Context, e Event) (Event, error) {
@@ -154,14 +190,22 @@ func (s *Store) join(ctx context.Context, e Event) (Event, error) {
 		return Event{}, err
 	}
 	reply, err := joinScript.Run(ctx, s.rdb,
-		[]string{eventsKey(e.LectureID), openKey(e.LectureID), closedKey(e.LectureID)},
+		[]string{eventsKey(e.LectureID), openKey(e.LectureID), closedKey(e.LectureID), appliedKey(e.LectureID)},
 		e.ConnID, e.UserID, e.Role, e.SiteID, e.At.Format(time.RFC3339Nano),
-		strconv.FormatInt(e.At.UnixMilli(), 10), e.Reason, clientAt).StringSlice()
+		strconv.FormatInt(e.At.UnixMilli(), 10), e.Reason, clientAt, e.IdempotencyKey).StringSlice()
 	if err != nil {
 		return Event{}, fmt.Errorf("attendance: record join: %w", err)
 	}
 	if len(reply) != 2 {
 		return Event{}, fmt.Errorf("attendance: unexpected script reply %q", reply)
+	}
+	if reply[0] == "applied" {
+		// Recorded before under the same key, perhaps by a run that died
+		// before its second stamp: stamp again, then answer as then.
+		if err := s.touchIndex(ctx, e.LectureID); err != nil {
+			return Event{}, err
+		}
+		return s.eventByID(ctx, e.LectureID, reply[1])
 	}
 	var o openConn
 	if err := json.Unmarshal([]byte(reply[1]), &o); err != nil {
@@ -182,8 +226,8 @@ func (s *Store) join(ctx context.Context, e Event) (Event, error) {
 // leave records e (a leave) and reports whether it wrote anything.
 func (s *Store) leave(ctx context.Context, e Event) (Event, bool, error) {
 	reply, err := leaveScript.Run(ctx, s.rdb,
-		[]string{eventsKey(e.LectureID), openKey(e.LectureID), closedKey(e.LectureID)},
-		e.ConnID, e.At.Format(time.RFC3339Nano), e.Reason).Slice()
+		[]string{eventsKey(e.LectureID), openKey(e.LectureID), closedKey(e.LectureID), appliedKey(e.LectureID)},
+		e.ConnID, e.At.Format(time.RFC3339Nano), e.Reason, e.IdempotencyKey).Slice()
 	if err != nil {
 		return Event{}, false, fmt.Errorf("attendance: record leave: %w", err)
 	}
@@ -223,7 +267,7 @@ func (s *Store) eventByID(ctx context.Context, lectureID, id string) (Event, err
 		return Event{}, fmt.Errorf("attendance: read event %s: %w", id, err)
 	}
 	if len(msgs) != 1 {
-		return Event{}, errors.New("attendance: leave recorded but its event is missing from the stream")
+		return Event{}, errors.New("attendance: event recorded but missing from the stream")
 	}
 	return decodeEvent(lectureID, msgs[0])
 }
