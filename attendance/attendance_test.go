@@ -211,8 +211,8 @@ func TestUnionLength(t *testing.T) {
 		{[]interval{iv(20, 30), iv(0, 10), iv(5, 25)}, 30}, // unsorted chain
 		{[]interval{iv(0, 10), iv(20, 30)}, 20},            // gap
 	} {
-		if got := unionLength(tc.in); got != time.Duration(tc.want*float64(time.Minute)) {
-			t.Errorf("unionLength(%v) = %v, want %v min", tc.in, got, tc.want)
+		if got := total(merge(tc.in, 0)); got != time.Duration(tc.want*float64(time.Minute)) {
+			t.Errorf("union of %v = %v, want %v min", tc.in, got, tc.want)
 		}
 	}
 }

@@ -36,82 +36,31 @@ func (s *Store) Events(ctx context.Context, lectureID string) ([]Event, error) {
 	}
 }
 
-type interval struct{ from, to time.Time }
+// Summary computes each person's presence without a reconnect grace;
+// intervals still open are counted up to now. It is Presence with grace 0.
+func (s *Store) Summary(ctx context.Context, lectureID string) ([]Presence, error) {
+	return s.Presence(ctx, lectureID, 0)
+}
 
-// Summary computes each person's presence; intervals still open are counted up to now.
+// Presence computes each person's presence; intervals still open are
+// counted up to now.
 //
 // Each connection contributes the interval from its join to its leave; a
 // person's present time is the union of their intervals, so two tabs open
-// at once count once and a reconnect does not double-count the overlap.
-// The result is ordered by first join.
-func (s *Store) Summary(ctx context.Context, lectureID string) ([]Presence, error) {
+// at once count once and a reconnect does not double-count the overlap. A
+// gap shorter than grace between one interval's end and the next one's
+// start (a reconnect) counts as present. A connection lost without a
+// goodbye was closed at its last sign of life by whoever recorded its
+// leave, so nothing here guesses. The result is ordered by first join.
+func (s *Store) Presence(ctx context.Context, lectureID string, grace time.Duration) ([]Presence, error) {
 	events, err := s.Events(ctx, lectureID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.opts.Now().UTC()
-
-	type person struct {
-		p         Presence
-		intervals []interval
-		open      int
-		lastLeave time.Time
-	}
-	people := map[string]*person{}
-	open := map[string]Event{} // connId -> its join, while open
-	closeConn := func(j Event, end time.Time) {
-		if end.Before(j.At) { // clocks disagree: never a negative interval
-			end = j.At
-		}
-		pp := people[j.UserID]
-		pp.intervals = append(pp.intervals, interval{j.At, end})
-	}
-	for _, e := range events {
-		switch e.Kind {
-		case KindJoin:
-			pp := people[e.UserID]
-			if pp == nil {
-				pp = &person{p: Presence{UserID: e.UserID, FirstJoin: e.At}}
-				people[e.UserID] = pp
-			}
-			if e.At.Before(pp.p.FirstJoin) {
-				pp.p.FirstJoin = e.At
-			}
-			// The latest join says where and as what the person is now.
-			pp.p.Role, pp.p.SiteID = e.Role, e.SiteID
-			pp.p.Connections++
-			pp.open++
-			open[e.ConnID] = e
-		case KindLeave:
-			j, ok := open[e.ConnID]
-			if !ok {
-				continue
-			}
-			delete(open, e.ConnID)
-			closeConn(j, e.At)
-			pp := people[j.UserID]
-			pp.open--
-			if e.At.After(pp.lastLeave) {
-				pp.lastLeave = e.At
-			}
-		}
-	}
-	for _, j := range open {
-		closeConn(j, now)
-	}
-
+	people := tracks(events, s.opts.Now().UTC())
 	out := make([]Presence, 0, len(people))
-	for _, pp := range people {
-		pp.p.PresentSeconds = int64(unionLength(pp.intervals) / time.Second)
-		pp.p.Connected = pp.open > 0
-		if !pp.p.Connected {
-			ll := pp.lastLeave
-			if ll.Before(pp.p.FirstJoin) {
-				ll = pp.p.FirstJoin
-			}
-			pp.p.LastLeave = &ll
-		}
-		out = append(out, pp.p)
+	for _, t := range people {
+		out = append(out, t.presence(grace))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].FirstJoin.Equal(out[j].FirstJoin) {
@@ -120,28 +69,4 @@ func (s *Store) Summary(ctx context.Context, lectureID string) ([]Presence, erro
 		return out[i].UserID < out[j].UserID
 	})
 	return out, nil
-}
-
-// unionLength is the total length covered by the intervals, overlaps once.
-func unionLength(iv []interval) time.Duration {
-	sort.Slice(iv, func(i, j int) bool { return iv[i].from.Before(iv[j].from) })
-	var total time.Duration
-	var cur interval
-	for i, x := range iv {
-		switch {
-		case i == 0:
-			cur = x
-		case !x.from.After(cur.to): // touches or overlaps: extend
-			if x.to.After(cur.to) {
-				cur.to = x.to
-			}
-		default:
-			total += cur.to.Sub(cur.from)
-			cur = x
-		}
-	}
-	if len(iv) > 0 {
-		total += cur.to.Sub(cur.from)
-	}
-	return total
 }
