@@ -180,7 +180,7 @@ export function mountSites(root, ctx) {
     m.body.append(form);
     (site ? name : id).control.focus();
     /** @type {Record<string, import('./ui.js').Field>} */
-    const byName = { id, name, institution: inst, timeZone: zoneSel.value === '__other' ? custom : zone, networkNotes: notes };
+    const byName = { id, name, institution: inst, networkNotes: notes };
 
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -214,7 +214,9 @@ export function mountSites(root, ctx) {
         gSite.control.replaceChildren(...sites().map((o) => h('option', { value: o.value, text: o.label })));
         sitesStatus.ok(site ? t('sites.updated', { name: saved.name }) : t('sites.created', { name: saved.name }));
       } catch (err) {
-        const f = err instanceof api.ApiError && err.status === 400 && err.field ? byName[err.field] : undefined;
+        const activeZone = zoneSel.value === '__other' ? custom : zone;
+        const f = err instanceof api.ApiError && err.status === 400 && err.field
+          ? (err.field === 'timeZone' ? activeZone : byName[err.field]) : undefined;
         if (f) {
           f.setError(errorText(err));
           f.control.focus();
