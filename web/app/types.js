@@ -140,7 +140,7 @@
  * @property {number} durationMinutes
  * @property {string} lecturerId
  * @property {string} siteId
- * @property {string[]} [siteIds]
+ * @property {string[]} [siteIds] participating sites
  * @property {string[]} [groupIds]
  *
  * What every signed-in view gets from the app shell.

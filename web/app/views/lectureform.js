@@ -6,6 +6,7 @@ import { announce, h, replace } from '../dom.js';
 import { t } from '../strings.js';
 import { dateKeyIn, formatTime, hhmmIn, toRfc3339, zonedToUtc } from '../time.js';
 import { errorText } from './common.js';
+import { checkGroup, conflictList } from './ui.js';
 
 /** @typedef {import('../types.js').AppContext} AppContext */
 /** @typedef {import('../types.js').Lecture} Lecture */
@@ -77,6 +78,32 @@ export function lectureForm(ctx, onCreated) {
   const lecturer = field('lecturerId', 'form.field.lecturer',
     h('select', { required: true, disabled: true }, h('option', { value: '', text: t('app.loading') })));
 
+  // Participating sites and groups (optional; with neither, the lecture is open to everyone).
+  const siteBoxes = checkGroup({ id: 'lf-sites', legend: t('sf.sites'), name: 'lf-site', hint: t('sf.sitesHint') });
+  const groupBoxes = checkGroup({ id: 'lf-groups', legend: t('sf.groups'), name: 'lf-group', hint: t('sf.groupsHint'), empty: t('sf.groupsNone') });
+  /** @type {import('../types.js').Group[]} */
+  let allGroups = [];
+  function renderSiteBoxes() {
+    const origin = /** @type {HTMLSelectElement} */ (site.control).value;
+    const keep = siteBoxes.values();
+    siteBoxes.setOptions(sites.filter((x) => x.id !== origin).map((x) => ({ value: x.id, label: x.name, note: `(${x.timeZone})` })), keep);
+    renderGroupBoxes();
+  }
+  function renderGroupBoxes() {
+    const allowed = new Set([/** @type {HTMLSelectElement} */ (site.control).value, ...siteBoxes.values()]);
+    const keep = groupBoxes.values();
+    groupBoxes.setOptions(allGroups.filter((g) => allowed.has(g.siteId)).sort((a, b) => a.name.localeCompare(b.name))
+      .map((g) => ({ value: g.id, label: g.name, note: `(${ctx.sites.get(g.siteId)?.name ?? g.siteId})` })), keep);
+  }
+  siteBoxes.el.addEventListener('change', renderGroupBoxes);
+  site.control.addEventListener('change', renderSiteBoxes);
+  renderSiteBoxes();
+  void api.groups().then((gs) => {
+    if (destroyed) return;
+    allGroups = gs;
+    renderGroupBoxes();
+  }).catch(() => { /* groups stay empty */ });
+
   const fields = { title, topic, siteId: site, date, time, durationMinutes: duration, lecturerId: lecturer };
 
   const zoneHint = h('p', { class: 'field-hint', id: 'lf-zone' });
@@ -93,6 +120,7 @@ export function lectureForm(ctx, onCreated) {
     h('div', { class: 'field-row' }, date.wrap, time.wrap),
     zoneHint, preview,
     lecturer.wrap,
+    siteBoxes.el, groupBoxes.el,
     h('div', { class: 'field-row field-row-narrow' }, duration.wrap),
     h('div', { class: 'form-actions' }, submit));
 
@@ -215,6 +243,7 @@ export function lectureForm(ctx, onCreated) {
       const created = await api.createLecture({
         title: titleV, topic: topicV, start: toRfc3339(at.date), durationMinutes: durV,
         lecturerId: lecturerSel.value, siteId: siteSel.value,
+        siteIds: siteBoxes.values(), groupIds: groupBoxes.values(),
       });
       if (destroyed) return;
       formOk.textContent = t('form.created', { title: created.title });
@@ -230,6 +259,9 @@ export function lectureForm(ctx, onCreated) {
         setError(f, errorText(err).replace(/^[\w ]+: invalid input: /, ''));
         formError.textContent = t('form.fixErrors');
         focusFirstError();
+      } else if (err instanceof api.ApiError && err.status === 409 && err.conflicts.length) {
+        formError.replaceChildren(h('p', { text: errorText(err) }),
+          conflictList(err.conflicts, { ctx, zone: selectedSite().timeZone }));
       } else {
         formError.textContent = errorText(err);
       }
