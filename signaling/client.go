@@ -198,7 +198,7 @@ func (c *client) readErrorReason(err error) string {
 	}
 }
 
-// touch records the sign of life in attendance, at most every 15 seconds.
+// touch records the sign of life in attendance, at most every TouchInterval.
 func (c *client) touch() {
 	if r := c.room; r != nil {
 		r.touch(c)

@@ -18,9 +18,6 @@ import (
 // students joining within a second cause a handful of broadcasts, not 10,000.
 const participantsDelay = 250 * time.Millisecond
 
-// touchEvery bounds how often a connection's sign of life is written to Redis.
-const touchEvery = 15 * time.Second
-
 // room is one lecture's live state on this server: who is connected, and
 // which of them are in the live lecture (with a media peer and an open
 // attendance interval).
@@ -144,7 +141,7 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 // recordJoin opens c's attendance interval. It runs before c is told it is
 // in the live lecture: nobody is in a live lecture without a record of it.
 func (r *room) recordJoin(ctx context.Context, c *client, m *member) error {
-	_, err := r.s.cfg.Attendance.Record(ctx, attendance.Event{
+	_, err := r.s.cfg.AttendanceWriter.Record(ctx, attendance.Event{
 		LectureID: r.id, Kind: attendance.KindJoin, UserID: c.user.ID, Role: r.roleIn(c.user),
 		SiteID: c.user.SiteID, ConnID: c.id, At: r.s.cfg.Now(), ClientAt: m.clientAt,
 	})
@@ -190,7 +187,7 @@ func (r *room) deactivate(c *client, m *member, reason string, at time.Time) {
 	// Use a fresh context: a leave must be recorded even when the client's request is gone.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := r.s.cfg.Attendance.Record(ctx, attendance.Event{
+	_, err := r.s.cfg.AttendanceWriter.Record(ctx, attendance.Event{
 		LectureID: r.id, Kind: attendance.KindLeave, UserID: c.user.ID, Role: r.roleIn(c.user),
 		SiteID: c.user.SiteID, ConnID: c.id, At: at, Reason: reason,
 	})
@@ -231,12 +228,12 @@ func (r *room) removeIfEmpty() {
 	r.s.cfg.SFU.CloseRoom(r.id)
 }
 
-// touch writes c's sign of life to attendance, at most every touchEvery.
+// touch writes c's sign of life to attendance, at most every TouchInterval.
 func (r *room) touch(c *client) {
 	r.mu.Lock()
 	m, ok := r.members[c]
 	now := r.s.cfg.Now()
-	if !ok || !m.active || now.Sub(m.lastTouch) < touchEvery {
+	if !ok || !m.active || now.Sub(m.lastTouch) < r.s.cfg.TouchInterval {
 		r.mu.Unlock()
 		return
 	}
@@ -244,7 +241,7 @@ func (r *room) touch(c *client) {
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.s.cfg.Attendance.Touch(ctx, r.id, c.id, now); err != nil {
+	if err := r.s.cfg.AttendanceWriter.Touch(ctx, r.id, c.id, now); err != nil {
 		r.s.log.Warn("recording sign of life failed", "conn", c.id, "err", err)
 	}
 }

@@ -17,13 +17,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// AttendanceWriter records attendance as it happens: joins and leaves, and
+// signs of life of open connections. *attendance.Store writes to Redis;
+// *attendance.Recorder also keeps events in a durable local outbox while
+// Redis is unavailable, so a Redis outage neither stops lectures nor loses
+// attendance.
+type AttendanceWriter interface {
+	Record(ctx context.Context, e attendance.Event) (attendance.Event, error)
+	Touch(ctx context.Context, lectureID, connID string, at time.Time) error
+}
+
 // Config is everything the signaling server needs; cmd/lecturelink builds it.
 type Config struct {
 	Logger     *slog.Logger
 	Accounts   *account.Store
 	Schedule   *schedule.Store
 	Attendance *attendance.Store
-	SFU        *sfu.SFU
+	// AttendanceWriter records joins, leaves and signs of life (default:
+	// Attendance). Reports and recovery read through Attendance.
+	AttendanceWriter AttendanceWriter
+	SFU              *sfu.SFU
 	// Web is the browser app, served at /.
 	Web fs.FS
 	// Ready reports whether dependencies (Redis) answer; used by /readyz.
@@ -38,6 +51,10 @@ type Config struct {
 	// PingInterval is how often the server pings each WebSocket (default 10s);
 	// a client silent for three intervals is considered gone.
 	PingInterval time.Duration
+	// TouchInterval bounds how often a connection's sign of life is written
+	// to attendance (default 15s): a connection lost in a crash is closed
+	// at most this long before its real end.
+	TouchInterval time.Duration
 	// InsecureCookies drops the Secure attribute (only for plain-HTTP tests on
 	// non-localhost hosts; browsers accept Secure cookies on localhost).
 	InsecureCookies bool
@@ -74,6 +91,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = 10 * time.Second
+	}
+	if cfg.TouchInterval == 0 {
+		cfg.TouchInterval = 15 * time.Second
+	}
+	if cfg.AttendanceWriter == nil {
+		cfg.AttendanceWriter = cfg.Attendance
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
