@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -76,49 +73,13 @@ func TestBrowserLecture(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logw := io.Discard
-	if testing.Verbose() {
-		logw = os.Stderr
-	}
-	cfg, err := parseConfig([]string{"-addr", "localhost:0", "-redis", "redis://" + rs.Addr, "-ice-loopback"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, slog.New(slog.NewTextHandler(logw, nil)), ready) }()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + displayAddr(addr, cfg.Addr)
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
+	base := e2eServer(t, rs)
 
 	browser := browsertest.Start(t)
 	studentTab := browsertest.Tab(t, browser)
 	lecturerTab := browsertest.Tab(t, browser)
 
-	signIn := func(tab context.Context, user string) {
-		t.Helper()
-		err := chromedp.Do(tab,
-			chromedp.Navigate(base+"/#/login"),
-			chromedp.WaitVisible(chromedp.CSS("#login-username")),
-			chromedp.SendKeys(chromedp.CSS("#login-username"), user),
-			chromedp.SendKeys(chromedp.CSS("#login-password"), password),
-			chromedp.Click(chromedp.CSS("#login-submit")),
-			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-lecture-id="%s"]`, lecture.ID))),
-		)
-		if err != nil {
-			t.Fatalf("signing in as %s: %v", user, err)
-		}
-	}
+	rowSel := fmt.Sprintf(`[data-lecture-id="%s"]`, lecture.ID)
 	waitState := func(tab context.Context, state string) {
 		t.Helper()
 		tctx, cancel := context.WithTimeout(tab, 20*time.Second)
@@ -129,14 +90,14 @@ func TestBrowserLecture(t *testing.T) {
 	}
 
 	// The student arrives early and waits.
-	signIn(studentTab, "berzina")
+	signIn(t, studentTab, base, "berzina", password, rowSel)
 	if err := chromedp.Do(studentTab, chromedp.Navigate(base+"/#/lecture/"+lecture.ID)); err != nil {
 		t.Fatal(err)
 	}
 	waitState(studentTab, "waiting")
 
 	// The lecturer starts the lecture from their list.
-	signIn(lecturerTab, "aliev")
+	signIn(t, lecturerTab, base, "aliev", password, rowSel)
 	start := fmt.Sprintf(`button[data-action="start"][data-lecture-id="%s"]`, lecture.ID)
 	if err := chromedp.Do(lecturerTab, chromedp.Click(chromedp.CSS(start))); err != nil {
 		t.Fatalf("pressing Start: %v", err)
