@@ -181,3 +181,21 @@ func TestVanishedClient(t *testing.T) {
 		t.Fatalf("leave recorded %v after the last sign of life; want it at the last sign of life", d)
 	}
 }
+
+// TestStartCancelledLecture checks that a lecture an admin cancelled while
+// its lecturer had the room open cannot be started.
+func TestStartCancelledLecture(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	lect := e.dial("lecturer")
+	lect.send(map[string]string{"type": "join", "lectureId": e.lecture.ID})
+	lect.expect("joined")
+	if _, err := e.sched.CancelLecture(context.Background(), e.lecture.ID, "instructor ill"); err != nil {
+		t.Fatal(err)
+	}
+	lect.send(map[string]string{"type": "start"})
+	lect.expectError(codeCancelled, "start")
+	l, err := e.sched.Lecture(context.Background(), e.lecture.ID)
+	if err != nil || l.State != schedule.StateCancelled {
+		t.Fatalf("lecture after refused start: %+v, %v", l, err)
+	}
+}

@@ -44,6 +44,7 @@ const (
 	codeNotLive       = "not_live"
 	codeTooEarly      = "too_early"
 	codeEnded         = "ended"
+	codeCancelled     = "cancelled"
 	codeInternal      = "internal"
 )
 

@@ -255,9 +255,16 @@ func (r *room) start(ctx context.Context, c *client) {
 		c.sendError(codeForbidden, "only the lecture's lecturer may start it", msgStart)
 		return
 	}
+	// An admin may have moved or cancelled the lecture since the room opened.
+	if l, err := r.s.cfg.Schedule.Lecture(ctx, r.id); err == nil {
+		r.lecture = l
+	}
 	switch r.lecture.State {
 	case schedule.StateEnded:
 		c.sendError(codeEnded, "the lecture has ended", msgStart)
+		return
+	case schedule.StateCancelled:
+		c.sendError(codeCancelled, "the lecture was cancelled", msgStart)
 		return
 	case schedule.StateLive:
 		r.sendLecture(ctx, c) // already live: starting again is harmless
