@@ -231,8 +231,12 @@ func (r *Recorder) Stats() OutboxStats {
 
 // Close writes the signs of life held in memory to the outbox, tries once
 // (within ctx) to replay the outbox, and closes it. Events that could not
-// be replayed stay in the outbox for the next run.
+// be replayed stay in the outbox for the next run. Closing again does
+// nothing.
 func (r *Recorder) Close(ctx context.Context) error {
+	if r.file.isClosed() {
+		return nil
+	}
 	derr := r.Drain(ctx)
 	if err := r.file.close(); err != nil {
 		return err

@@ -206,7 +206,10 @@ func (o *outboxFile) truncateIfDone() (bool, error) {
 	if o.size == 0 {
 		return true, nil
 	}
-	if o.done < o.size || o.f == nil {
+	if o.f == nil {
+		return false, ErrOutboxClosed
+	}
+	if o.done < o.size {
 		return false, nil
 	}
 	if err := o.f.Truncate(0); err != nil {
@@ -236,6 +239,13 @@ func (o *outboxFile) reject(line []byte) error {
 		return fmt.Errorf("attendance: keep rejected outbox line: %w", err)
 	}
 	return nil
+}
+
+// isClosed reports whether close has been called.
+func (o *outboxFile) isClosed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closed
 }
 
 // close closes the file, which releases the directory for another process.

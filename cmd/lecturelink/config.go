@@ -26,6 +26,12 @@ type config struct {
 	StartEarly     time.Duration
 	LogLevel       slog.Level
 	InsecureCookie bool
+	// OutboxDir holds the attendance outbox, where attendance waits while
+	// Redis is unavailable (see docs/attendance-durability.md).
+	OutboxDir string
+	// PingInterval and TouchInterval are for tests (zero: signaling's defaults).
+	PingInterval  time.Duration
+	TouchInterval time.Duration
 }
 
 // parseConfig reads args (without the program name) and the environment.
@@ -54,6 +60,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.StartEarly, "start-early", 15*time.Minute, "how long before its scheduled time a lecture may be started")
 	fs.StringVar(&logLevel, "log-level", env("LECTURELINK_LOG_LEVEL", "info"), "debug, info, warn or error (env LECTURELINK_LOG_LEVEL)")
 	fs.BoolVar(&c.InsecureCookie, "insecure-cookie", false, "send the session cookie without Secure (plain HTTP on a non-localhost name; never in production)")
+	fs.StringVar(&c.OutboxDir, "outbox", env("LECTURELINK_OUTBOX", "lecturelink-outbox"), "directory of the durable attendance outbox used while Redis is unavailable; must be writable and on local disk (env LECTURELINK_OUTBOX)")
+	fs.DurationVar(&c.PingInterval, "ping-interval", 0, "WebSocket ping interval (tests; default 10s)")
+	fs.DurationVar(&c.TouchInterval, "touch-interval", 0, "how often a connection's sign of life is written to attendance (tests; default 15s)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -83,24 +83,48 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerSFUMetrics(reg, media)
 
+	var writer signaling.AttendanceWriter = att
+	var rec *attendance.Recorder
+	if !isDemo {
+		// The demo's in-process Redis cannot be unavailable: no outbox.
+		rec, err = openOutbox(ctx, log, att, cfg.OutboxDir)
+		if err != nil {
+			return err
+		}
+		defer rec.Close(context.Background()) // no-op after the orderly close below
+		writer = rec
+		registerOutboxMetrics(reg, rec)
+	}
+
 	srv, err := signaling.New(signaling.Config{
-		Logger:          log,
-		Accounts:        accounts,
-		Schedule:        sched,
-		Attendance:      att,
-		SFU:             media,
-		Web:             web.Files(),
-		Ready:           func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Metrics:         reg,
-		AllowedOrigins:  cfg.AllowedOrigins,
-		StartEarly:      cfg.StartEarly,
-		InsecureCookies: cfg.InsecureCookie,
+		Logger:           log,
+		Accounts:         accounts,
+		Schedule:         sched,
+		Attendance:       att,
+		AttendanceWriter: writer,
+		PingInterval:     cfg.PingInterval,
+		TouchInterval:    cfg.TouchInterval,
+		SFU:              media,
+		Web:              web.Files(),
+		Ready:            func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Metrics:          reg,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		StartEarly:       cfg.StartEarly,
+		InsecureCookies:  cfg.InsecureCookie,
 	})
 	if err != nil {
 		return err
 	}
 	if err := srv.Recover(ctx); err != nil {
 		return err
+	}
+	outboxDone := make(chan struct{})
+	outboxCtx, stopOutbox := context.WithCancel(context.Background())
+	defer stopOutbox()
+	if rec != nil {
+		go func() { rec.Run(outboxCtx); close(outboxDone) }()
+	} else {
+		close(outboxDone)
 	}
 
 	mux := http.NewServeMux()
@@ -164,8 +188,34 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("disconnecting clients", "err", err)
 	}
+	// The leaves just recorded may be in the outbox: one last replay.
+	stopOutbox()
+	<-outboxDone
+	if rec != nil {
+		if err := rec.Close(sctx); err != nil {
+			log.Warn("attendance outbox not empty at exit; it is replayed at the next start", "err", err)
+		}
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// openOutbox opens the attendance outbox and replays what an earlier run
+// left in it. That must happen before Server.Recover, so that connections
+// opened during an outage are known when open intervals are closed.
+func openOutbox(ctx context.Context, log *slog.Logger, att *attendance.Store, dir string) (*attendance.Recorder, error) {
+	rec, err := attendance.NewRecorder(att, attendance.OutboxOptions{Dir: dir, Logger: log.With("component", "outbox")})
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := rec.Drain(dctx); err != nil {
+		rec.Close(context.Background())
+		return nil, fmt.Errorf("replaying the attendance outbox in %s: %w", dir, err)
+	}
+	log.Info("attendance outbox ready", "dir", dir)
+	return rec, nil
 }
 
 // displayAddr prefers the configured host name (e.g. localhost, which

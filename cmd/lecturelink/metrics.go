@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/bomca/lecturelink/attendance"
 	"github.com/bomca/lecturelink/sfu"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -25,5 +26,28 @@ func registerSFUMetrics(reg prometheus.Registerer, media *sfu.SFU) {
 		counter("lecturelink_sfu_bytes_forwarded_total", "RTP bytes sent to subscribers.", func(s sfu.Stats) float64 { return float64(s.BytesForwarded) }),
 		counter("lecturelink_sfu_keyframe_requests_total", "Keyframe requests sent to publishers.", func(s sfu.Stats) float64 { return float64(s.KeyframeRequests) }),
 		counter("lecturelink_sfu_nacks_served_total", "Packets retransmitted from the SFU's cache.", func(s sfu.Stats) float64 { return float64(s.NACKsServed) }),
+	)
+}
+
+// registerOutboxMetrics exposes the attendance outbox. A non-zero pending
+// count means Redis is (or was just) unavailable; rejected lines need a
+// person to look at rejected.jsonl in the outbox directory.
+func registerOutboxMetrics(reg prometheus.Registerer, rec *attendance.Recorder) {
+	gauge := func(name, help string, f func(attendance.OutboxStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(rec.Stats()) })
+	}
+	counter := func(name, help string, f func(attendance.OutboxStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return f(rec.Stats()) })
+	}
+	reg.MustRegister(
+		gauge("lecturelink_attendance_outbox_pending_bytes", "Outbox bytes waiting to be replayed into Redis.", func(s attendance.OutboxStats) float64 { return float64(s.PendingBytes) }),
+		gauge("lecturelink_attendance_outbox_pending_lines", "Outbox events and signs of life waiting to be replayed into Redis.", func(s attendance.OutboxStats) float64 { return float64(s.PendingLines) }),
+		gauge("lecturelink_attendance_outbox_pending_touches", "Signs of life held in memory during a Redis outage.", func(s attendance.OutboxStats) float64 { return float64(s.PendingTouches) }),
+		counter("lecturelink_attendance_outbox_queued_total", "Lines written to the outbox because Redis was unavailable.", func(s attendance.OutboxStats) float64 { return float64(s.Queued) }),
+		counter("lecturelink_attendance_outbox_replayed_total", "Outbox lines replayed into Redis.", func(s attendance.OutboxStats) float64 { return float64(s.Replayed) }),
+		counter("lecturelink_attendance_outbox_rejected_total", "Outbox lines Redis refused for good (kept in rejected.jsonl).", func(s attendance.OutboxStats) float64 { return float64(s.Rejected) }),
+		counter("lecturelink_attendance_outbox_refused_total", "Events refused because the outbox was full.", func(s attendance.OutboxStats) float64 { return float64(s.Refused) }),
 	)
 }
