@@ -5,7 +5,6 @@ import { t } from './strings.js';
 /** @typedef {import('./types.js').User} User */
 /** @typedef {import('./types.js').Site} Site */
 /** @typedef {import('./types.js').Lecture} Lecture */
-/** @typedef {import('./types.js').Attendee} Attendee */
 /** @typedef {import('./types.js').AttendanceEvent} AttendanceEvent */
 /** @typedef {import('./types.js').NewLecture} NewLecture */
 /** @typedef {import('./types.js').Group} Group */
@@ -386,11 +385,151 @@ export async function createLecture(body) {
   return r.lecture;
 }
 
+/** @typedef {import('./types.js').AttendanceRow} AttendanceRow */
+/** @typedef {import('./types.js').AttendanceRules} AttendanceRules */
+/** @typedef {import('./types.js').AuditEntry} AuditEntry */
+/** @typedef {import('./types.js').LiveAttendance} LiveAttendance */
+/** @typedef {import('./types.js').RollCall} RollCall */
+/** @typedef {import('./types.js').SeriesMatrix} SeriesMatrix */
+/** @typedef {import('./types.js').UserHistory} UserHistory */
+
+/** The default rules of docs/api-attendance.md, for replies that omit them. */
+export function defaultRules() {
+  return {
+    statuses: [
+      { acronym: 'P', description: 'Present', grade: 2 },
+      { acronym: 'L', description: 'Late', grade: 1 },
+      { acronym: 'E', description: 'Excused', grade: 1 },
+      { acronym: 'A', description: 'Absent', grade: 0 },
+    ],
+    presentShare: 0.75, lateAfterMinutes: 10, graceSeconds: 60,
+  };
+}
+
 /**
+ * A row from the older attendance reply (`attendees`) in the shape of an
+ * AttendanceRow, so the page works against either server.
+ * @param {any} a
+ * @returns {AttendanceRow}
+ */
+function rowFromAttendee(a) {
+  return {
+    userId: a.userId, username: a.username ?? '', displayName: a.displayName ?? a.userId, siteId: a.siteId ?? '', siteName: a.siteName ?? '',
+    groupId: a.groupId ?? '', groupName: a.groupName ?? '', role: a.role, expected: false, firstJoin: a.firstJoin ?? null, lastLeave: a.lastLeave ?? null,
+    presentSeconds: a.presentSeconds ?? 0, share: a.share ?? 0, connected: !!a.connected, connections: a.connections ?? 0,
+    status: a.status ?? '', source: a.source ?? '', automaticStatus: a.automaticStatus ?? '', rollCall: a.rollCall ?? null, override: a.override ?? null,
+  };
+}
+
+/**
+ * One lecture's attendance: rows, raw events and the audit trail.
  * @param {string} id
- * @returns {Promise<{lecture: Lecture, attendees: Attendee[], events: AttendanceEvent[]}>}
+ * @returns {Promise<{lecture: Lecture, rules: AttendanceRules, rows: AttendanceRow[], events: AttendanceEvent[], audit: AuditEntry[], legacy: boolean}>}
  */
 export async function attendance(id) {
-  const r = await request('GET', `/api/lectures/${encodeURIComponent(id)}/attendance`);
-  return { lecture: r.lecture, attendees: r.attendees ?? [], events: r.events ?? [] };
+  const r = await request('GET', `/api/lectures/${enc(id)}/attendance`);
+  const legacy = !Array.isArray(r.rows);
+  const rows = legacy ? (r.attendees ?? []).map(rowFromAttendee) : r.rows;
+  return { lecture: r.lecture, rules: r.rules ?? defaultRules(), rows, events: r.events ?? [], audit: r.audit ?? [], legacy };
+}
+
+/**
+ * Who is here now (by site) and who is expected and missing.
+ * @param {string} id
+ * @returns {Promise<LiveAttendance>}
+ */
+export async function liveAttendance(id) {
+  const r = await request('GET', `/api/lectures/${enc(id)}/attendance/live`);
+  return { present: r.present ?? {}, missing: r.missing ?? [] };
+}
+
+/**
+ * Override a student's status (admin, the lecture's lecturer).
+ * @param {string} id
+ * @param {{userId: string, status: string, reason: string}} body
+ * @returns {Promise<AttendanceRow>}
+ */
+export async function overrideAttendance(id, body) {
+  const r = await request('POST', `/api/lectures/${enc(id)}/attendance/overrides`, body);
+  return r.row;
+}
+
+/**
+ * The operator's site's expected students with their roll-call marks.
+ * @param {string} id
+ * @returns {Promise<RollCall>}
+ */
+export async function rollCall(id) {
+  const r = await request('GET', `/api/lectures/${enc(id)}/rollcall`);
+  return { siteId: r.siteId ?? '', students: r.students ?? [] };
+}
+
+/**
+ * Mark a student as in the room (or not).
+ * @param {string} id
+ * @param {string} userId
+ * @param {boolean} present
+ * @returns {Promise<AttendanceRow | null>}
+ */
+export async function setRollCall(id, userId, present) {
+  const r = await request('PUT', `/api/lectures/${enc(id)}/rollcall/${enc(userId)}`, { present, from: null, to: null });
+  return r?.row ?? null;
+}
+
+/**
+ * Download addresses of a lecture's attendance.
+ * @param {string} id
+ */
+export function attendanceExports(id) {
+  const base = `/api/lectures/${enc(id)}`;
+  return { csv: `${base}/attendance.csv`, excel: `${base}/attendance.csv?bom=true`, moodle: `${base}/attendance.moodle.csv` };
+}
+
+/**
+ * The student × lecture matrix of a series.
+ * @param {string} id
+ * @returns {Promise<SeriesMatrix>}
+ */
+export async function seriesAttendance(id) {
+  const r = await request('GET', `/api/series/${enc(id)}/attendance`);
+  return { series: r.series, lectures: r.lectures ?? [], students: r.students ?? [], rules: r.rules ?? null };
+}
+
+/**
+ * Download addresses of a series' matrix.
+ * @param {string} id
+ */
+export function seriesAttendanceExports(id) {
+  const base = `/api/series/${enc(id)}/attendance.csv`;
+  return { csv: base, excel: `${base}?bom=true` };
+}
+
+/**
+ * @param {string} id
+ * @returns {Promise<AttendanceRules>}
+ */
+export async function attendanceRules(id) {
+  const r = await request('GET', `/api/series/${enc(id)}/attendance-rules`);
+  return r.rules ?? defaultRules();
+}
+
+/**
+ * Replace a series' attendance rules (admin). A 400 names the field.
+ * @param {string} id
+ * @param {AttendanceRules} rules
+ * @returns {Promise<AttendanceRules>}
+ */
+export async function saveAttendanceRules(id, rules) {
+  const r = await request('PUT', `/api/series/${enc(id)}/attendance-rules`, rules);
+  return r.rules ?? rules;
+}
+
+/**
+ * A person's attendance across series (admin; a student for themselves).
+ * @param {string} id
+ * @returns {Promise<UserHistory>}
+ */
+export async function userAttendance(id) {
+  const r = await request('GET', `/api/users/${enc(id)}/attendance`);
+  return { user: r.user, series: r.series ?? [] };
 }

@@ -225,7 +225,7 @@ async function render() {
   } else if (segments[0] === 'lecture' && segments[1] && segments.length === 2) {
     cleanup = mountRoom(main, c, segments[1], query);
   } else if (segments[0] === 'lecture' && segments[1] && segments[2] === 'attendance' && segments.length === 3) {
-    cleanup = mountAttendance(main, c, segments[1]);
+    cleanup = mountAttendance(main, c, segments[1], query);
   } else {
     setTitle(t('app.notFound.title'));
     main.append(heading(t('app.notFound.title')), h('p', { text: t('app.notFound.body') }),

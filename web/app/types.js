@@ -119,12 +119,127 @@
  *
  * @typedef {object} AttendanceEvent
  * @property {string} id
- * @property {'join' | 'leave'} kind
+ * @property {'join' | 'leave' | string} kind
  * @property {string} userId
+ * @property {string} [role]
  * @property {string} siteId
  * @property {string} connId
+ * @property {string} at server time
+ * @property {string} reason
+ * @property {string} [clientAt] the time the device reported with a join (information only)
+ *
+ * @typedef {object} AttendanceStatus
+ * @property {string} acronym
+ * @property {string} description
+ * @property {number} grade
+ *
+ * @typedef {object} AttendanceRules
+ * @property {AttendanceStatus[]} statuses
+ * @property {number} presentShare 0–1
+ * @property {number} lateAfterMinutes
+ * @property {number} graceSeconds
+ *
+ * @typedef {object} RollCallMark
+ * @property {string} siteId
+ * @property {string} by
+ * @property {string} at
+ * @property {string | null} [from]
+ * @property {string | null} [to]
+ *
+ * @typedef {object} AttendanceOverride
+ * @property {string} status
+ * @property {string} by
  * @property {string} at
  * @property {string} reason
+ *
+ * One expected or present person in one lecture.
+ * @typedef {object} AttendanceRow
+ * @property {string} userId
+ * @property {string} username
+ * @property {string} displayName
+ * @property {string} siteId
+ * @property {string} siteName
+ * @property {string} groupId
+ * @property {string} [groupName]
+ * @property {string} [role]
+ * @property {boolean} expected
+ * @property {string | null} firstJoin
+ * @property {string | null} lastLeave
+ * @property {number} presentSeconds
+ * @property {number} share 0–1 of the actual lecture
+ * @property {boolean} connected
+ * @property {number} connections
+ * @property {string} status "" before the lecture started
+ * @property {'automatic' | 'rollcall' | 'manual' | ''} source
+ * @property {string} [automaticStatus]
+ * @property {RollCallMark | null} rollCall
+ * @property {AttendanceOverride | null} override
+ *
+ * @typedef {object} AuditEntry
+ * @property {string} [id]
+ * @property {string} [kind] "override" or "rollcall"
+ * @property {string} lectureId
+ * @property {string} userId
+ * @property {string} by
+ * @property {string} [byName]
+ * @property {string} at
+ * @property {string} old
+ * @property {string} new
+ * @property {string} reason
+ *
+ * @typedef {object} LiveAttendance
+ * @property {Record<string, AttendanceRow[]>} present by site id
+ * @property {AttendanceRow[]} missing
+ *
+ * @typedef {object} RollCallStudent
+ * @property {string} userId
+ * @property {string} displayName
+ * @property {string} groupId
+ * @property {string} [groupName]
+ * @property {boolean} present
+ *
+ * @typedef {object} RollCall
+ * @property {string} siteId
+ * @property {RollCallStudent[]} students
+ *
+ * @typedef {object} AttendanceCell
+ * @property {string} lectureId
+ * @property {string} status
+ * @property {string} [source]
+ * @property {number} presentSeconds
+ * @property {boolean} [expected]
+ *
+ * @typedef {object} MatrixStudent
+ * @property {string} userId
+ * @property {string} displayName
+ * @property {string} [username]
+ * @property {string} siteId
+ * @property {string} [siteName]
+ * @property {string} groupId
+ * @property {string} [groupName]
+ * @property {AttendanceCell[]} cells
+ * @property {number | null} percent
+ *
+ * @typedef {object} SeriesMatrix
+ * @property {Series} series
+ * @property {Lecture[]} lectures
+ * @property {MatrixStudent[]} students
+ * @property {AttendanceRules | null} rules
+ *
+ * @typedef {object} HistoryLecture
+ * @property {Lecture} lecture
+ * @property {string} status
+ * @property {string} [source]
+ * @property {number} presentSeconds
+ *
+ * @typedef {object} HistorySeries
+ * @property {Series} series
+ * @property {number | null} percent
+ * @property {HistoryLecture[]} lectures
+ *
+ * @typedef {object} UserHistory
+ * @property {User} user
+ * @property {HistorySeries[]} series
  *
  * @typedef {object} Participant
  * @property {string} connId
