@@ -32,10 +32,10 @@ func (s *Server) apiRoutes() []route {
 		{pattern: "GET /api/lectures", handler: s.handleLectures},
 		{pattern: "POST /api/lectures", roles: only(account.RoleAdmin), handler: s.handleCreateLecture},
 		{pattern: "GET /api/lectures/{id}", handler: s.handleLecture},
-		{pattern: "GET /api/lectures/{id}/attendance", roles: only(account.RoleAdmin, account.RoleLecturer), handler: s.handleAttendance},
 	}
 	routes = append(routes, s.scheduleRoutes()...)
 	routes = append(routes, s.peopleRoutes()...)
+	routes = append(routes, s.attendanceRoutes()...)
 	return routes
 }
 
