@@ -10,6 +10,7 @@ import { hasMessage, t, tn } from '../strings.js';
 import { formatTime } from '../time.js';
 import { lectureHash, reload, replaceHash } from '../router.js';
 import { errorText, heading, lectureTimes, roleLabel, setTitle } from './common.js';
+import { liveAttendancePanel } from './liveatt.js';
 
 /** @typedef {import('../types.js').AppContext} AppContext */
 /** @typedef {import('../types.js').Lecture} Lecture */
@@ -49,6 +50,8 @@ export function mountRoom(root, ctx, lectureId, query) {
   let loadError = null;
   /** @type {RoomState} */
   let shownState = 'connecting';
+  /** @type {ReturnType<typeof liveAttendancePanel> | null} */
+  let livePanel = null;
 
   // ---- skeleton (present from the first moment, for tests and screen readers)
   const title = heading(t('room.title'));
@@ -60,6 +63,7 @@ export function mountRoom(root, ctx, lectureId, query) {
   const stage = h('div', { class: 'stage' });
   const controls = h('div', { class: 'room-controls' });
   const side = h('aside', { class: 'room-side', 'aria-labelledby': 'participants-heading' });
+  const liveSlot = h('div', { class: 'room-live-slot' });
   const links = h('nav', { class: 'room-links', 'aria-label': t('room.title') },
     h('a', { href: '#/', class: 'button button-quiet', text: t('room.back') }));
 
@@ -71,7 +75,7 @@ export function mountRoom(root, ctx, lectureId, query) {
     notice,
     h('div', { class: 'room-grid' },
       h('div', { class: 'room-stage-col' }, stage, controls),
-      side),
+      h('div', { class: 'room-side-col' }, side, liveSlot)),
     links));
 
   // ---- the end confirmation (an in-page dialog, not window.confirm)
@@ -333,6 +337,7 @@ export function mountRoom(root, ctx, lectureId, query) {
       soundBtn.hidden = true;
     }
     stage.dataset.state = s;
+    livePanel?.setLive(lectureState === 'live' && s !== 'ended' && s !== 'error');
   }
 
   /** @param {Lecture} l */
@@ -363,6 +368,10 @@ export function mountRoom(root, ctx, lectureId, query) {
     isPublisher = lecture.lecturerId === ctx.user.id;
     if (isPublisher || ctx.user.role !== 'student') {
       links.append(h('a', { href: lectureHash(lectureId, '/attendance'), class: 'button button-quiet', text: t('room.attendance') }));
+    }
+    if (isPublisher || ctx.user.role === 'admin') {
+      livePanel = liveAttendancePanel(ctx, lectureId, lecture.siteId);
+      liveSlot.append(livePanel.el);
     }
     if (isPublisher) {
       stage.append(localVideo, placeholder, cameraBox);
@@ -395,6 +404,7 @@ export function mountRoom(root, ctx, lectureId, query) {
           break;
         case 'participants':
           renderParticipants(ev.participants);
+          livePanel?.participantsChanged();
           break;
         case 'remote':
           updateRemote();
@@ -436,6 +446,7 @@ export function mountRoom(root, ctx, lectureId, query) {
 
   return () => {
     destroyed = true;
+    livePanel?.destroy();
     window.clearInterval(clockTimer);
     window.clearTimeout(noticeTimer);
     if (dialog.open) dialog.close();
