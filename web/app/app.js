@@ -11,7 +11,8 @@
 //   #/timetable                 my timetable
 //   #/account                   own password, calendar subscription
 //   #/lecture/ID  (?start=1)    the lecture room (?start=1: the lecturer starts at once)
-//   #/lecture/ID/attendance     attendance
+//   #/lecture/ID/attendance     attendance (?site=&status= filters)
+//   #/lecture/ID/rollcall       roll call of the operator's site (operator, admin)
 
 import * as api from './api.js';
 import { handle } from './debug.js';
@@ -31,6 +32,7 @@ import { mountTimetable } from './views/timetable.js';
 import { mountAccount } from './views/account.js';
 import { mountRoom } from './views/room.js';
 import { mountAttendance } from './views/attendance.js';
+import { mountRollCall } from './views/rollcall.js';
 
 /** @typedef {import('./types.js').AppContext} AppContext */
 
@@ -226,6 +228,8 @@ async function render() {
     cleanup = mountRoom(main, c, segments[1], query);
   } else if (segments[0] === 'lecture' && segments[1] && segments[2] === 'attendance' && segments.length === 3) {
     cleanup = mountAttendance(main, c, segments[1], query);
+  } else if (s0 === 'lecture' && s1 && s2 === 'rollcall' && n === 3 && (admin || c.user.role === 'operator')) {
+    cleanup = mountRollCall(main, c, s1);
   } else {
     setTitle(t('app.notFound.title'));
     main.append(heading(t('app.notFound.title')), h('p', { text: t('app.notFound.body') }),

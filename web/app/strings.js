@@ -736,6 +736,7 @@ export const messages = {
   'rc.listLabel': 'Students of {site}',
   'rc.cancelled': 'This lecture was cancelled.',
   'rc.back': 'Back to the timetable',
+  'rc.linkLabel': 'Roll call for “{title}”',
 
   'sa.title': 'Attendance: {title}',
   'sa.titleShort': 'Series attendance',

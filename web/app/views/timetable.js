@@ -77,14 +77,19 @@ export function mountTimetable(root, ctx) {
       renderCountdown();
     },
     actions: (l, now) => {
+      const rollcall = ctx.user.role === 'operator' && l.state !== 'cancelled'
+        ? h('a', {
+          href: lectureHash(l.id, '/rollcall'), class: l.state === 'live' ? 'button' : 'button button-quiet', text: t('rc.title'),
+          'aria-label': t('rc.linkLabel', { title: l.title }), dataset: { action: 'rollcall', lectureId: l.id },
+        }) : null;
       if (l.state === 'live') {
-        return [go(t('lecture.join'), 'join', l, t('lecture.joinLabel', { title: l.title }), true)];
+        return [go(t('lecture.join'), 'join', l, t('lecture.joinLabel', { title: l.title }), true), rollcall].filter((x) => x !== null);
       }
       if (l.state === 'scheduled' && new Date(l.start).getTime() - now <= WAIT_BEFORE_MS) {
-        return [go(t('lecture.wait'), 'wait', l, t('lecture.waitLabel', { title: l.title }), false)];
+        return [go(t('lecture.wait'), 'wait', l, t('lecture.waitLabel', { title: l.title }), false), rollcall].filter((x) => x !== null);
       }
-      if (l.state === 'ended') return [h('span', { class: 'muted small', text: t('lecture.endedNote') })];
-      return [];
+      if (l.state === 'ended') return [h('span', { class: 'muted small', text: t('lecture.endedNote') }), rollcall].filter((x) => x !== null);
+      return rollcall ? [rollcall] : [];
     },
   });
   // The countdown moves faster than the rows.
