@@ -6,6 +6,7 @@
 //   #/calendar?view=week|month&date=YYYY-MM-DD&siteId=&lecturerId=&groupId=   (admin)
 //   #/lectures/new              a one-off lecture (admin)
 //   #/series, #/series/new, #/series/ID, #/series/ID/edit   (admin)
+//   #/series/ID/attendance      matrix and rules (admin, a lecturer of the series)
 //   #/people, #/people/import, #/sites                      (admin)
 //   #/my                        my lectures (lecturer)
 //   #/timetable                 my timetable
@@ -33,6 +34,7 @@ import { mountAccount } from './views/account.js';
 import { mountRoom } from './views/room.js';
 import { mountAttendance } from './views/attendance.js';
 import { mountRollCall } from './views/rollcall.js';
+import { mountSeriesAttendance } from './views/seriesatt.js';
 
 /** @typedef {import('./types.js').AppContext} AppContext */
 
@@ -210,6 +212,8 @@ async function render() {
     cleanup = mountSeriesForm(main, c, null);
   } else if (admin && s0 === 'series' && s1 && n === 2) {
     cleanup = mountSeriesDetail(main, c, s1);
+  } else if (s0 === 'series' && s1 && s2 === 'attendance' && n === 3 && (admin || c.user.role === 'lecturer')) {
+    cleanup = mountSeriesAttendance(main, c, s1);
   } else if (admin && s0 === 'series' && s1 && s2 === 'edit' && n === 3) {
     cleanup = mountSeriesForm(main, c, s1);
   } else if (admin && s0 === 'people' && n === 1) {

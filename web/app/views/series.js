@@ -225,6 +225,7 @@ export function mountSeriesDetail(root, ctx, id) {
           h('span', { class: s.cancelled ? 'badge badge-cancelled' : 'badge badge-live', text: s.cancelled ? t('series.status.cancelled') : t('series.status.active') }),
           ' ', h('span', { class: 'muted', text: tn('sf.occurrences', s.occurrences ?? lectures.length) }))),
         h('div', { class: 'page-actions' },
+          h('a', { class: 'button', href: `${seriesHash(s.id)}/attendance`, id: 'series-attendance', text: t('sa.attendanceLink') }),
           s.cancelled ? null : h('a', { class: 'button', href: `${seriesHash(s.id)}/edit`, id: 'series-edit', text: t('series.edit') }),
           feedBtn, cancelBtn)),
       status,
