@@ -8,6 +8,8 @@
 //   #/series, #/series/new, #/series/ID, #/series/ID/edit   (admin)
 //   #/series/ID/attendance      matrix and rules (admin, a lecturer of the series)
 //   #/people, #/people/import, #/sites                      (admin)
+//   #/people/ID/attendance      anyone's attendance history (admin)
+//   #/attendance                my attendance (student)
 //   #/my                        my lectures (lecturer)
 //   #/timetable                 my timetable
 //   #/account                   own password, calendar subscription
@@ -35,6 +37,7 @@ import { mountRoom } from './views/room.js';
 import { mountAttendance } from './views/attendance.js';
 import { mountRollCall } from './views/rollcall.js';
 import { mountSeriesAttendance } from './views/seriesatt.js';
+import { mountHistory } from './views/history.js';
 
 /** @typedef {import('./types.js').AppContext} AppContext */
 
@@ -119,6 +122,8 @@ function navItems(role) {
         ['nav.people', '#/people', 'people'], ['nav.sites', '#/sites', 'sites'], ['nav.account', '#/account', 'account']];
     case 'lecturer':
       return [['nav.myLectures', '#/my', 'my'], ['nav.account', '#/account', 'account']];
+    case 'student':
+      return [['nav.timetable', '#/timetable', 'timetable'], ['nav.myAttendance', '#/attendance', 'attendance'], ['nav.account', '#/account', 'account']];
     default:
       return [['nav.timetable', '#/timetable', 'timetable'], ['nav.account', '#/account', 'account']];
   }
@@ -218,6 +223,10 @@ async function render() {
     cleanup = mountSeriesForm(main, c, s1);
   } else if (admin && s0 === 'people' && n === 1) {
     cleanup = mountPeople(main, c, query);
+  } else if (admin && s0 === 'people' && s1 && s2 === 'attendance' && n === 3) {
+    cleanup = mountHistory(main, c, s1);
+  } else if (s0 === 'attendance' && n === 1 && c.user.role === 'student') {
+    cleanup = mountHistory(main, c, c.user.id);
   } else if (admin && s0 === 'people' && s1 === 'import' && n === 2) {
     cleanup = mountImport(main, c);
   } else if (admin && s0 === 'sites' && n === 1) {

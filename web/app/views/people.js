@@ -112,7 +112,11 @@ export function mountPeople(root, ctx, query) {
           h('td', { text: ctx.sites.get(u.siteId)?.name ?? u.siteId }),
           h('td', { text: groupName(u.groupId) }),
           h('td', null, h('span', { class: active ? 'badge badge-live' : 'badge badge-ended', text: active ? t('people.active') : t('people.inactive') })),
-          h('td', { class: 'row-actions' }, edit, reset));
+          h('td', { class: 'row-actions' }, edit, reset,
+            u.role === 'student' ? h('a', {
+              class: 'button button-quiet', href: `#/people/${encodeURIComponent(u.id)}/attendance`, text: t('hist.link'),
+              'aria-label': t('hist.linkLabel', { name: u.displayName }), dataset: { action: 'attendance-history', userId: u.id },
+            }) : null));
       })))));
   }
 
