@@ -36,16 +36,21 @@ type env struct {
 	cookies  map[string]*http.Cookie // sessions by username, see session
 	lecture  schedule.Lecture        // starts in five minutes, taught by "lecturer"
 	other    schedule.Lecture        // taught by "lecturer2"
+	redis    *redistest.Server
+	rec      *attendance.Recorder // with envOptions.outbox
 }
 
 type envOptions struct {
 	pingInterval time.Duration
+	// outbox records attendance through an attendance.Recorder, on a
+	// redis-server with an AOF that the test may stop and start.
+	outbox bool
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	rs := redistest.Start(t)
+	rs := redistest.StartWith(t, redistest.Options{AppendOnly: opts.outbox})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -58,6 +63,12 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		att:      attendance.NewStore(rs.Client, attendance.Options{}),
 		users:    map[string]account.User{},
 		cookies:  map[string]*http.Cookie{},
+		redis:    rs,
+	}
+	var writer AttendanceWriter // nil: the Store
+	if opts.outbox {
+		e.rec = newTestRecorder(t, e.att)
+		writer = e.rec
 	}
 	media, err := sfu.New(sfu.Config{Logger: log, IncludeLoopback: true})
 	if err != nil {
@@ -99,7 +110,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if err != nil {
 		t.Fatalf("lecture: %v", err)
 	}
-	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, SFU: media,
+	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
 		PingInterval: opts.pingInterval,
 		Ready:        func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {

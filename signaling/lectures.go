@@ -31,14 +31,17 @@ func (s *Server) newViewer() *viewer {
 	return &viewer{s: s, users: map[string]account.User{}, sites: map[string]schedule.Site{}}
 }
 
+// view adds names to l. If they cannot be read (Redis is unavailable), the
+// view still carries l itself, so that a room can tell its clients the
+// lecture's state during an outage.
 func (v *viewer) view(ctx context.Context, l schedule.Lecture) (LectureView, error) {
 	u, err := v.user(ctx, l.LecturerID)
 	if err != nil {
-		return LectureView{}, err
+		return LectureView{Lecture: l}, err
 	}
 	site, err := v.site(ctx, l.SiteID)
 	if err != nil {
-		return LectureView{}, err
+		return LectureView{Lecture: l}, err
 	}
 	return LectureView{Lecture: l, LecturerName: u.DisplayName, SiteName: site.Name, SiteTimeZone: site.TimeZone}, nil
 }
