@@ -610,6 +610,7 @@ export const messages = {
   'att.col.firstJoin': 'First join',
   'att.col.lastLeave': 'Last leave',
   'att.col.minutes': 'Minutes present',
+  'att.operatorAt': 'Site operator, {site}',
   'att.col.share': 'Share',
   'att.col.status': 'Status',
   'att.col.connected': 'Connected now',

@@ -246,7 +246,7 @@ export function mountAttendance(root, ctx, lectureId, query = new URLSearchParam
             [t('att.col.when'), t('att.col.by'), t('att.col.student'), t('att.col.change'), t('att.col.why')].map((c) => h('th', { scope: 'col', text: c })))),
           h('tbody', null, auditSorted.map((a) => h('tr', { dataset: { auditId: a.id ?? '', userId: a.userId, kind: a.kind ?? 'override' } },
             h('td', null, h('time', { datetime: a.at, title: formatDateTime(a.at, zone), text: formatDateTime(a.at, zone) })),
-            h('td', { text: a.byName || personName(a.by) }),
+            h('td', { text: a.byName || byName(a) }),
             h('td', { text: personName(a.userId) }),
             h('td', null, changeEl(a, rules)),
             h('td', { class: 'wrap audit-reason', text: a.reason || t('common.none') }))))));
@@ -301,6 +301,19 @@ export function mountAttendance(root, ctx, lectureId, query = new URLSearchParam
         : body.querySelector(`#${CSS.escape(focusId)}`);
       if (el instanceof HTMLElement) el.focus();
     }
+  }
+
+  /**
+   * Who made an audit entry: a known name, else for a roll-call mark the
+   * operator of the site it credits, else the account id.
+   * @param {AuditEntry} a
+   */
+  function byName(a) {
+    const known = people.get(a.by);
+    if (known) return known;
+    const mark = data?.rows.find((r) => r.userId === a.userId)?.rollCall;
+    if (a.kind === 'rollcall' && mark && mark.by === a.by) return t('att.operatorAt', { site: siteLabel(mark.siteId) });
+    return a.by;
   }
 
   /** @param {string} id */
@@ -416,6 +429,8 @@ export function mountAttendance(root, ctx, lectureId, query = new URLSearchParam
         announce(msg);
         await load(false);
         status.textContent = msg;
+        const again = body.querySelector(`button[data-action="override"][data-user-id="${CSS.escape(r.userId)}"]`);
+        if (again instanceof HTMLElement) again.focus();
       } catch (err) {
         submit.disabled = false;
         submit.textContent = t('att.overrideSubmit');
