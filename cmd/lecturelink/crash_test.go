@@ -52,6 +52,9 @@ func TestKillNine(t *testing.T) {
 			t.Fatalf("recovered leave at %v, want the last heartbeat %v (join %v)", evs[1].At, seen, evs[0].At)
 		}
 
+		// Rejoin inside the 60 s grace window, but after a gap long enough
+		// to show in whole seconds.
+		time.Sleep(2 * time.Second)
 		ws2 := p2.join(t, p2.login(t, "berzina"), w.lecture.ID)
 		evs = w.events(t)
 		if len(evs) != 3 || evs[2].Kind != attendance.KindJoin || evs[2].ConnID != ws2.connID || evs[2].UserID != w.student.ID {
@@ -59,6 +62,12 @@ func TestKillNine(t *testing.T) {
 		}
 		if gap := evs[2].At.Sub(evs[1].At); gap <= 0 || gap > 60*time.Second {
 			t.Fatalf("rejoin %v after the recovered leave; the test wants it inside the default 60 s grace window", gap)
+		}
+		// With the grace window the presence continues across the crash:
+		// it runs from the first join, and is longer than without it.
+		graced, bare := w.presence(t, 60*time.Second), w.presence(t, 0)
+		if !graced.FirstJoin.Equal(evs[0].At) || !graced.Connected || graced.PresentSeconds < bare.PresentSeconds+1 {
+			t.Fatalf("presence with grace %+v, without %+v: the gap should be bridged", graced, bare)
 		}
 	})
 
@@ -370,4 +379,20 @@ func (w *crashWorld) events(t *testing.T) []attendance.Event {
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// presence is the student's presence with the given grace window.
+func (w *crashWorld) presence(t *testing.T, grace time.Duration) attendance.Presence {
+	t.Helper()
+	ps, err := w.att.Presence(context.Background(), w.lecture.ID, grace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.UserID == w.student.ID {
+			return p
+		}
+	}
+	t.Fatalf("no presence of the student in %+v", ps)
+	return attendance.Presence{}
 }
