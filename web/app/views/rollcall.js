@@ -55,10 +55,12 @@ export function mountRollCall(root, ctx, lectureId) {
 
   async function load() {
     try {
-      const [l, rc] = await Promise.all([api.lecture(lectureId), api.rollCall(lectureId)]);
+      const [l, rc, groups] = await Promise.all([api.lecture(lectureId), api.rollCall(lectureId), api.groups().catch(() => [])]);
       if (destroyed) return;
       lecture = l;
-      students = rc.students.slice().sort((a, b) => a.displayName.localeCompare(b.displayName));
+      const groupNames = new Map(groups.map((g) => [g.id, g.name]));
+      students = rc.students.map((s) => ({ ...s, groupName: s.groupName || groupNames.get(s.groupId) || '' }))
+        .sort((a, b) => a.displayName.localeCompare(b.displayName));
       siteId = rc.siteId || siteId;
       render();
     } catch (err) {
@@ -95,7 +97,7 @@ export function mountRollCall(root, ctx, lectureId) {
       },
       h('span', { class: 'rollcall-check', 'aria-hidden': 'true' }),
       h('span', { class: 'rollcall-name', text: s.displayName }),
-      s.groupName || s.groupId ? h('span', { class: 'rollcall-group muted small', text: s.groupName || s.groupId }) : null,
+      s.groupName ? h('span', { class: 'rollcall-group muted small', text: s.groupName }) : null,
       h('span', { class: 'rollcall-state' }));
       b.addEventListener('click', () => void toggle(s));
       buttons.set(s.userId, b);

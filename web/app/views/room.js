@@ -75,7 +75,7 @@ export function mountRoom(root, ctx, lectureId, query) {
     notice,
     h('div', { class: 'room-grid' },
       h('div', { class: 'room-stage-col' }, stage, controls),
-      h('div', { class: 'room-side-col' }, side, liveSlot)),
+      h('div', { class: 'room-side-col' }, liveSlot, side)),
     links));
 
   // ---- the end confirmation (an in-page dialog, not window.confirm)
