@@ -22,7 +22,8 @@ func e2eServer(t *testing.T, rs *redistest.Server, extraArgs ...string) string {
 	if testing.Verbose() {
 		logw = os.Stderr
 	}
-	args := append([]string{"-addr", "localhost:0", "-redis", "redis://" + rs.Addr, "-ice-loopback"}, extraArgs...)
+	args := append([]string{"-addr", "localhost:0", "-redis", "redis://" + rs.Addr, "-ice-loopback",
+		"-outbox", t.TempDir()}, extraArgs...)
 	cfg, err := parseConfig(args, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
