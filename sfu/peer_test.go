@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ type rxPacket struct {
 type testClient struct {
 	t    testing.TB
 	name string
+	opts clientOpts
 	api  *webrtc.API
 	peer *Peer
 
@@ -96,13 +98,38 @@ type testClient struct {
 	heldCands      []webrtc.ICECandidateInit
 }
 
+// clientOpts change how a test client connects (see impair_test.go).
+type clientOpts struct {
+	// api replaces newClientAPI (e.g. one with a NACK generator).
+	api *webrtc.API
+	// subCandidate rewrites (or, returning false, drops) each sub
+	// candidate of the SFU before the client adds it: the way a client's
+	// sub path is sent through a netem relay.
+	subCandidate func(webrtc.ICECandidateInit) (webrtc.ICECandidateInit, bool)
+	// hideSubCandidates keeps the client's own sub candidates from the SFU
+	// (trickled or in answers) and the SFU's from the client (in re-offers):
+	// each side only reaches the other through what subCandidate allows.
+	hideSubCandidates bool
+}
+
 // join creates a client and joins it to room as peerID.
 func join(t testing.TB, r *Room, peerID string, publish bool) *testClient {
 	t.Helper()
+	return joinWith(t, r, peerID, publish, clientOpts{})
+}
+
+// joinWith is join with options.
+func joinWith(t testing.TB, r *Room, peerID string, publish bool, opts clientOpts) *testClient {
+	t.Helper()
+	api := opts.api
+	if api == nil {
+		api = newClientAPI(t)
+	}
 	c := &testClient{
 		t:      t,
 		name:   peerID,
-		api:    newClientAPI(t),
+		opts:   opts,
+		api:    api,
 		sigs:   make(chan Signal, 1024),
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
@@ -120,6 +147,9 @@ func join(t testing.TB, r *Room, peerID string, publish bool) *testClient {
 			return
 		}
 		<-c.ready
+		if c.opts.hideSubCandidates {
+			return
+		}
 		init := ic.ToJSON()
 		if err := c.peer.AddCandidate(TransportSub, &init); err != nil && !errors.Is(err, ErrClosed) {
 			c.sigErr(fmt.Errorf("sub AddCandidate: %w", err))
@@ -191,6 +221,12 @@ func (c *testClient) signalLoop() {
 			pc := c.sub
 			if s.Transport == TransportPub {
 				pc = c.pub
+			} else if c.opts.subCandidate != nil {
+				ic, ok := c.opts.subCandidate(*s.Candidate)
+				if !ok {
+					continue
+				}
+				s.Candidate = &ic
 			}
 			// The SFU promises the description comes first.
 			if pc.RemoteDescription() == nil {
@@ -216,6 +252,11 @@ func (c *testClient) signalLoop() {
 
 // answer applies a sub offer and sends the answer to the SFU.
 func (c *testClient) answer(sdp string) error {
+	if c.opts.hideSubCandidates {
+		// A re-offer carries the SFU's real candidates: the client must only
+		// know the ones subCandidate gave it.
+		sdp = stripCandidates(sdp)
+	}
 	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("sub SetRemoteDescription: %w", err)
 	}
@@ -237,6 +278,10 @@ func (c *testClient) answer(sdp string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
+	if c.opts.hideSubCandidates {
+		// A re-answer carries the candidates gathered so far.
+		ans.SDP = stripCandidates(ans.SDP)
+	}
 	if err := c.peer.HandleAnswer(ctx, TransportSub, ans.SDP); err != nil {
 		return fmt.Errorf("HandleAnswer: %w", err)
 	}
@@ -244,6 +289,18 @@ func (c *testClient) answer(sdp string) error {
 	c.answers++
 	c.mu.Unlock()
 	return nil
+}
+
+// stripCandidates removes the candidate lines of an SDP.
+func stripCandidates(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "a=candidate:") && !strings.HasPrefix(l, "a=end-of-candidates") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
 }
 
 func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
