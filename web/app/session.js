@@ -8,6 +8,7 @@
 // with fresh offers, and a publisher publishes again.
 
 import { t } from './strings.js';
+import { SIMULCAST_ENCODINGS, SINGLE_ENCODING_MAX_BITRATE, preferCodecs, setOpusParams } from './sdp.js';
 
 /** @typedef {import('./types.js').Lecture} Lecture */
 /** @typedef {import('./types.js').Participant} Participant */
@@ -21,12 +22,29 @@ import { t } from './strings.js';
 /** @typedef {'pub' | 'sub'} PcName */
 
 /**
+ * What video this participant wants to receive (docs/protocol.md `preference`).
+ * @typedef {'auto' | 'low' | 'audio-only'} VideoPreference
+ */
+
+/** @type {readonly VideoPreference[]} */
+export const VIDEO_PREFERENCES = Object.freeze(['auto', 'low', 'audio-only']);
+
+/**
+ * @param {unknown} v
+ * @returns {v is VideoPreference}
+ */
+export function isVideoPreference(v) {
+  return typeof v === 'string' && /** @type {readonly string[]} */ (VIDEO_PREFERENCES).includes(v);
+}
+
+/**
  * @typedef {{type: 'state', state: RoomState}
  *   | {type: 'joined'}
  *   | {type: 'lecture', lecture: Lecture}
  *   | {type: 'participants', participants: Participant[]}
  *   | {type: 'remote', stream: MediaStream}
- *   | {type: 'notice', code: string, message: string, ref: string}} SessionEvent
+ *   | {type: 'notice', code: string, message: string, ref: string}
+ *   | {type: 'preference', preference: VideoPreference, supported: boolean}} SessionEvent
  */
 
 /**
@@ -97,6 +115,12 @@ export class LectureSession {
   ended = false;
   /** Reconnect attempts since the last `joined`. */
   attempt = 0;
+  /** The video this participant asks for; sent after every join. @type {VideoPreference} */
+  videoPreference = 'auto';
+  /** False once the server answered `preference` with `unknown_type`. */
+  preferenceSupported = true;
+  /** The camera is published with simulcast (false: one encoding). */
+  simulcast = false;
   /** Recent traffic, newest last, for debugging: {dir, type, at}. @type {{dir: 'in' | 'out', type: string, at: number}[]} */
   log = [];
 
@@ -115,6 +139,8 @@ export class LectureSession {
     /** `start` requested before `joined`. */
     this.wantStart = false;
     this.subFailures = 0;
+    /** The preference was sent on the current socket. */
+    this.preferenceSent = false;
     this.reconnectTimer = 0;
     this.joinTimer = 0;
     this.iceTimer = 0;
@@ -172,6 +198,7 @@ export class LectureSession {
     const gen = ++this.gen;
     this.gotHello = false;
     this.joined = false;
+    this.preferenceSent = false;
     /** @type {WebSocket} */
     let ws;
     try {
@@ -370,6 +397,7 @@ export class LectureSession {
     }
     if (lecture.state === 'live') {
       this.wantStart = false;
+      this.sendPreference();
       void this.maybePublish();
     }
     this.refresh();
@@ -392,6 +420,10 @@ export class LectureSession {
         return;
       }
       this.fail(code, message);
+      return;
+    }
+    if (ref === 'preference') {
+      this.onPreferenceError(code);
       return;
     }
     if (code === 'not_joined') {
@@ -426,6 +458,46 @@ export class LectureSession {
     } else {
       this.wantStart = true;
     }
+  }
+
+  /**
+   * Choose the video to receive; sent now if the lecture is live, and again
+   * after every (re)join.
+   * @param {VideoPreference} pref
+   */
+  setVideoPreference(pref) {
+    if (!isVideoPreference(pref)) return;
+    const changed = pref !== this.videoPreference;
+    this.videoPreference = pref;
+    if (changed) this.preferenceSent = false;
+    this.sendPreference();
+    this.emit({ type: 'preference', preference: pref, supported: this.preferenceSupported });
+  }
+
+  /** Send the preference once per socket, when joined to a live lecture. */
+  sendPreference() {
+    if (this.closed || !this.joined || !this.preferenceSupported || this.preferenceSent) return;
+    if (this.lecture?.state !== 'live') return;
+    if (this.send({ type: 'preference', video: this.videoPreference })) this.preferenceSent = true;
+  }
+
+  /**
+   * The server refused `preference`. `unknown_type` (an older server),
+   * `bad_request` and `forbidden` mean it will not take one on this page;
+   * `not_live` and `rate_limited` are retried.
+   * @param {string} code
+   */
+  onPreferenceError(code) {
+    this.preferenceSent = false;
+    if (code === 'rate_limited') {
+      const gen = this.gen;
+      window.setTimeout(() => { if (gen === this.gen) this.sendPreference(); }, 1000);
+      return;
+    }
+    if (code === 'not_live' || code === 'not_joined') return;
+    if (code === 'internal') return;
+    this.preferenceSupported = false;
+    this.emit({ type: 'preference', preference: this.videoPreference, supported: false });
   }
 
   /** End the lecture for everyone (lecturer or admin). */
@@ -635,14 +707,22 @@ export class LectureSession {
     const gen = this.gen;
     const pc = this.newPc('pub');
     this.pub = pc;
-    for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    }
+    this.simulcast = false;
+    for (const track of stream.getTracks()) this.addSender(pc, track, stream);
     this.refresh();
     try {
       const offer = await pc.createOffer();
       if (gen !== this.gen || pc !== this.pub) return;
-      await pc.setLocalDescription(offer);
+      // Opus with in-band FEC and DTX. Chrome accepts this change of the
+      // local description; if a browser refuses, the plain offer is used.
+      const munged = setOpusParams(offer.sdp ?? '');
+      try {
+        await pc.setLocalDescription({ type: 'offer', sdp: munged });
+      } catch (err) {
+        if (gen !== this.gen || pc !== this.pub) return;
+        console.warn('lecturelink: munged offer refused, using the plain one', err);
+        await pc.setLocalDescription(offer);
+      }
       if (gen !== this.gen || pc !== this.pub) return;
       this.send({ type: 'offer', pc: 'pub', sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
       this.flushLocal('pub');
@@ -654,12 +734,87 @@ export class LectureSession {
     this.refresh();
   }
 
+  /**
+   * Add one local track to `pub`: the camera with three simulcast layers
+   * (one encoding if the browser refuses), VP8 preferred and H.264 kept;
+   * the microphone as speech.
+   * @param {RTCPeerConnection} pc
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream
+   */
+  addSender(pc, track, stream) {
+    if (track.kind === 'audio') {
+      if ('contentHint' in track) track.contentHint = 'speech';
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      return;
+    }
+    if ('contentHint' in track) track.contentHint = 'motion';
+    /** @type {RTCRtpTransceiver} */
+    let tr;
+    try {
+      tr = pc.addTransceiver(track, {
+        direction: 'sendonly',
+        streams: [stream],
+        sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })),
+      });
+      this.simulcast = true;
+    } catch (err) {
+      console.warn('lecturelink: simulcast refused, publishing one encoding', err);
+      tr = pc.addTransceiver(track, {
+        direction: 'sendonly',
+        streams: [stream],
+        sendEncodings: [{ maxBitrate: SINGLE_ENCODING_MAX_BITRATE }],
+      });
+    }
+    if (typeof tr.setCodecPreferences === 'function') {
+      // Chrome checks the list against the receiver's capabilities.
+      const caps = (typeof RTCRtpReceiver.getCapabilities === 'function' && RTCRtpReceiver.getCapabilities('video'))
+        || (typeof RTCRtpSender.getCapabilities === 'function' && RTCRtpSender.getCapabilities('video'));
+      if (caps && caps.codecs.length) {
+        try {
+          tr.setCodecPreferences(preferCodecs(caps.codecs, ['video/VP8', 'video/H264']));
+        } catch (err) {
+          console.warn('lecturelink: codec preferences refused', err);
+        }
+      }
+    }
+  }
+
+  /**
+   * After the `pub` answer: if the server did not accept simulcast, the
+   * browser keeps only the first (lowest) layer; lift it to full quality.
+   * @param {RTCPeerConnection} pc
+   */
+  async fixSingleLayer(pc) {
+    if (!this.simulcast) return;
+    for (const sender of pc.getSenders()) {
+      if (sender.track?.kind !== 'video') continue;
+      const params = sender.getParameters();
+      if (!params.encodings || params.encodings.length !== 1) continue;
+      this.simulcast = false;
+      const enc = params.encodings[0];
+      if ((enc.scaleResolutionDownBy ?? 1) === 1 && enc.maxBitrate === SINGLE_ENCODING_MAX_BITRATE) continue;
+      enc.scaleResolutionDownBy = 1;
+      enc.maxBitrate = SINGLE_ENCODING_MAX_BITRATE;
+      try {
+        await sender.setParameters(params);
+      } catch (err) {
+        console.warn('lecturelink: could not lift the single video layer', err);
+      }
+    }
+  }
+
   /** @param {string} sdp */
   async onPubAnswer(sdp) {
     const pc = this.pub;
     if (!pc || pc.signalingState !== 'have-local-offer') return;
     try {
-      await pc.setRemoteDescription({ type: 'answer', sdp });
+      // The sender's Opus encoder follows the parameters of the *remote*
+      // description (they say what the server's receiver wants), so FEC and
+      // DTX are set there too; the offer already asked for them.
+      await pc.setRemoteDescription({ type: 'answer', sdp: setOpusParams(sdp) });
+      if (pc !== this.pub) return;
+      await this.fixSingleLayer(pc);
       if (pc !== this.pub) return;
       await this.flushRemote('pub');
     } catch (err) {
