@@ -1,8 +1,13 @@
 package sfu
 
 import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -19,6 +24,7 @@ type downTrack struct {
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
 	src          *pubTrack
+	log          *slog.Logger // the subscriber's; nil in benchmarks
 
 	// bound is nil until pion binds the track to the subscriber's transport
 	// (after the subscriber's answer) and again after Unbind. The forwarding
@@ -113,20 +119,41 @@ func forward(downs []*downTrack, hdr *rtp.Header, payload []byte) int {
 	return n
 }
 
+// maxRTCPErrors ends an RTCP loop after this many read errors in a row that
+// are not the sender closing: garbage is skipped, but a stream that only
+// fails must not spin.
+const maxRTCPErrors = 1000
+
 // rtcpLoop reads the subscriber's RTCP for this track until the sender is
 // stopped: PLI/FIR become (throttled) keyframe requests to the publisher, NACKs
-// are answered from the publisher's packet cache.
+// are answered from the publisher's packet cache within the down-track's
+// retransmission budget. Malformed RTCP is skipped.
 func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 	buf := make([]byte, 1500)
 	scratch := make([]byte, cacheSlotSize)
 	var hdr rtp.Header
+	budget := newNACKBudget(time.Now())
+	errs := 0
 	for {
 		n, _, err := sender.Read(buf)
 		if err != nil {
-			return
+			// pion's report interceptors parse RTCP before we do and return
+			// their parse error from Read: that is garbage from the
+			// subscriber, not the end of the stream.
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if errs++; errs >= maxRTCPErrors {
+				d.logger().Warn("subscriber RTCP keeps failing; no more NACK/PLI handling for this track", "track", d.id, "err", err)
+				return
+			}
+			st.rtcpErrors.Add(1)
+			continue
 		}
+		errs = 0
 		pkts, err := rtcp.Unmarshal(buf[:n])
 		if err != nil {
+			st.rtcpErrors.Add(1)
 			continue
 		}
 		for _, p := range pkts {
@@ -134,37 +161,57 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.src.requestKeyframe()
 			case *rtcp.TransportLayerNack:
-				for i := range p.Nacks {
-					p.Nacks[i].Range(func(seq uint16) bool {
-						if d.resend(seq, scratch, &hdr) {
-							st.nacksServed.Add(1)
+				budget.refill(time.Now())
+				// NackPair.Range would take a closure, which escapes:
+				// walk the pairs by hand to stay allocation-free.
+				for _, np := range p.Nacks {
+					d.resend(np.PacketID, scratch, &hdr, &budget, st)
+					for i := range uint16(16) {
+						if np.LostPackets&(1<<i) != 0 {
+							d.resend(np.PacketID+i+1, scratch, &hdr, &budget, st)
 						}
-						return true
-					})
+					}
 				}
 			}
 		}
 	}
 }
 
-// resend writes the cached packet seq to this subscriber again.
-func (d *downTrack) resend(seq uint16, scratch []byte, hdr *rtp.Header) bool {
+func (d *downTrack) logger() *slog.Logger {
+	if d.log != nil {
+		return d.log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// resend writes the cached packet seq to this subscriber again, if the
+// retransmission budget allows.
+func (d *downTrack) resend(seq uint16, scratch []byte, hdr *rtp.Header, budget *nackBudget, st *counters) {
 	b := d.bound.Load()
 	if b == nil {
-		return false
+		return
 	}
 	n, ok := d.src.cache.get(seq, scratch)
 	if !ok {
-		return false
+		return
+	}
+	if ok, first := budget.take(n); !ok {
+		st.nacksDropped.Add(1)
+		if first {
+			d.logger().Warn("NACK storm: retransmissions to this subscriber capped", "track", d.id,
+				"bytes_per_s", nackRateBytes, "burst", nackBurstBytes)
+		}
+		return
 	}
 	payload, ok := parseForForward(hdr, scratch[:n])
 	if !ok {
-		return false
+		return
 	}
 	hdr.SSRC = b.ssrc
 	hdr.PayloadType = b.pt
-	_, err := b.w.WriteRTP(hdr, payload)
-	return err == nil
+	if _, err := b.w.WriteRTP(hdr, payload); err == nil {
+		st.nacksServed.Add(1)
+	}
 }
 
 // parseForForward parses pkt's header into hdr and returns the media payload,

@@ -170,6 +170,9 @@ func (p *Peer) HandleOffer(ctx context.Context, t Transport, sdp string) error {
 	if err := checkSDP(sdp); err != nil {
 		return err
 	}
+	if err := checkCodecs(sdp); err != nil {
+		return err
+	}
 	p.pubT.mu.Lock()
 	defer p.pubT.mu.Unlock()
 	if p.isClosed() {
@@ -313,6 +316,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 			continue
 		}
 		d := newDownTrack(t)
+		d.log = p.log
 		if !t.addDown(d) {
 			continue // ended meanwhile
 		}

@@ -74,12 +74,14 @@ const (
 
 // Errors callers can test with errors.Is.
 var (
-	ErrClosed     = errors.New("sfu: closed")
-	ErrBadSDP     = errors.New("sfu: bad session description")
-	ErrBadICE     = errors.New("sfu: bad ICE candidate")
-	ErrNoPublish  = errors.New("sfu: peer may not publish")
-	ErrDuplicate  = errors.New("sfu: peer id already in room")
-	ErrWrongState = errors.New("sfu: wrong negotiation state")
+	ErrClosed = errors.New("sfu: closed")
+	ErrBadSDP = errors.New("sfu: bad session description")
+	// ErrUnsupported: a publisher offered only codecs the SFU cannot forward.
+	ErrUnsupported = errors.New("sfu: unsupported codecs")
+	ErrBadICE      = errors.New("sfu: bad ICE candidate")
+	ErrNoPublish   = errors.New("sfu: peer may not publish")
+	ErrDuplicate   = errors.New("sfu: peer id already in room")
+	ErrWrongState  = errors.New("sfu: wrong negotiation state")
 )
 
 // Config is everything the SFU needs from outside.
@@ -125,6 +127,8 @@ type Stats struct {
 	BytesForwarded   uint64
 	KeyframeRequests uint64
 	NACKsServed      uint64
+	NACKsDropped     uint64 // NACKed packets not resent: over a subscriber's budget
+	RTCPErrors       uint64 // malformed RTCP from subscribers, skipped
 }
 
 // counters are the SFU-wide statistics, updated atomically from the media
@@ -135,6 +139,8 @@ type counters struct {
 	bytesForwarded   atomic.Uint64
 	keyframeRequests atomic.Uint64
 	nacksServed      atomic.Uint64
+	nacksDropped     atomic.Uint64
+	rtcpErrors       atomic.Uint64
 }
 
 // SFU is the media server: a set of rooms.
@@ -269,6 +275,8 @@ func (s *SFU) Stats() Stats {
 		BytesForwarded:   s.st.bytesForwarded.Load(),
 		KeyframeRequests: s.st.keyframeRequests.Load(),
 		NACKsServed:      s.st.nacksServed.Load(),
+		NACKsDropped:     s.st.nacksDropped.Load(),
+		RTCPErrors:       s.st.rtcpErrors.Load(),
 	}
 	for _, r := range rooms {
 		r.mu.Lock()

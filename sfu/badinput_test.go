@@ -1,0 +1,214 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// rawRTCP is an rtcp.Packet that marshals to arbitrary bytes: how a test
+// client sends malformed RTCP (encrypted like any other, so it reaches the
+// SFU's RTCP path).
+type rawRTCP []byte
+
+func (r rawRTCP) Marshal() ([]byte, error)  { return r, nil }
+func (r rawRTCP) Unmarshal([]byte) error    { return nil }
+func (r rawRTCP) MarshalSize() int          { return len(r) }
+func (r rawRTCP) DestinationSSRC() []uint32 { return nil }
+
+func be32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+
+func trackSSRC(c *testClient, kind webrtc.RTPCodecType) uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return uint32(c.tracks[kind].SSRC())
+}
+
+// A subscriber NACKing every cached packet over and over gets at most its
+// retransmission budget, and another subscriber of the same track keeps
+// receiving at the normal rate.
+func TestNACKStormIsCapped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 0)
+	r := s.Room("storm")
+	lecturer := join(t, r, "lecturer", true)
+	stormer := join(t, r, "stormer", false)
+	victim := join(t, r, "victim", false)
+	lecturer.publish(ctx)
+	for _, c := range []*testClient{stormer, victim} {
+		waitFor(ctx, t, c.name+" media", func() bool { return c.count(webrtc.RTPCodecTypeVideo) >= 20 })
+	}
+	media := trackSSRC(stormer, webrtc.RTPCodecTypeVideo)
+
+	const stormFor = 2 * time.Second
+	st0 := s.Stats()
+	v0 := victim.count(webrtc.RTPCodecTypeVideo)
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		seqs := make([]uint16, videoCacheSize)
+		for time.Since(start) < stormFor {
+			last := maxSeq(stormer.received(webrtc.RTPCodecTypeVideo))
+			for i := range seqs {
+				seqs[i] = last - uint16(len(seqs)-1-i) // ascending
+			}
+			_ = stormer.sub.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+				MediaSSRC: media,
+				Nacks:     rtcp.NackPairsFromSequenceNumbers(seqs),
+			}})
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	elapsed := time.Since(start)
+	// Let the last retransmissions and the victim's packets land.
+	time.Sleep(200 * time.Millisecond)
+	st := s.Stats()
+	got := victim.count(webrtc.RTPCodecTypeVideo) - v0
+	served := st.NACKsServed - st0.NACKsServed
+	dropped := st.NACKsDropped - st0.NACKsDropped
+	// The smallest packet the test publishes is a 12-byte header and a
+	// 160-byte payload: the budget in packets is at most this.
+	const minPacket = 172
+	capPkts := uint64((nackBurstBytes + (elapsed+300*time.Millisecond).Seconds()*nackRateBytes) / minPacket)
+	want := int((elapsed + 200*time.Millisecond) / (10 * time.Millisecond))
+	t.Logf("storm %v: served %d (cap %d), dropped %d; victim %d video packets (sent about %d)", elapsed, served, capPkts, dropped, got, want)
+	if served > capPkts {
+		t.Errorf("served %d retransmissions, cap %d", served, capPkts)
+	}
+	if dropped == 0 {
+		t.Error("no NACK was refused during the storm")
+	}
+	if got < want*8/10 {
+		t.Errorf("victim received %d video packets during the storm, want about %d", got, want)
+	}
+	checkMedia(t, victim, webrtc.RTPCodecTypeVideo, 20, lecturer.videoSSRC)
+}
+
+// Malformed RTCP from a subscriber is skipped: the subscriber keeps
+// receiving and its next valid NACK is still answered.
+func TestGarbageRTCPIgnored(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 0)
+	r := s.Room("garbage")
+	lecturer := join(t, r, "lecturer", true)
+	student := join(t, r, "student", false)
+	lecturer.publish(ctx)
+	waitFor(ctx, t, "media", func() bool { return student.count(webrtc.RTPCodecTypeVideo) >= 20 })
+	media := trackSSRC(student, webrtc.RTPCodecTypeVideo)
+	sender := be32(1)
+	cat := func(parts ...[]byte) rawRTCP {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	garbage := []rawRTCP{
+		// NACK whose length claims more FCI than there is.
+		cat([]byte{0x81, 205, 0x00, 0x09}, sender, be32(media), []byte{0, 1}),
+		// PLI with a payload-specific FMT that does not exist.
+		cat([]byte{0x9f, 206, 0x00, 0x02}, sender, be32(media)),
+		// Receiver report claiming 31 blocks with none.
+		cat([]byte{0x9f, 201, 0x00, 0x01}, sender),
+		// Transport-wide CC feedback, addressed to the track, with a body
+		// too short to parse: it reaches the SFU's RTCP reader.
+		cat([]byte{0x8f, 205, 0x00, 0x03}, sender, be32(media), []byte("junk")),
+		// A valid NACK header followed by an unparseable packet.
+		cat([]byte{0x81, 205, 0x00, 0x03}, sender, be32(media), []byte{0, 0, 0, 0}, []byte{0x80, 0, 0xff, 0xff}),
+	}
+	// The client's SRTCP layer refuses some forms itself; what it lets
+	// through reaches the SFU.
+	sent := 0
+	for range 50 {
+		for i, g := range garbage {
+			if err := student.sub.WriteRTCP([]rtcp.Packet{g}); err != nil {
+				t.Logf("garbage %d not sendable: %v", i, err)
+				continue
+			}
+			sent++
+		}
+	}
+	if sent < 100 {
+		t.Fatalf("only %d garbage packets could be sent", sent)
+	}
+	n0 := student.count(webrtc.RTPCodecTypeVideo)
+	waitFor(ctx, t, "media after garbage", func() bool { return student.count(webrtc.RTPCodecTypeVideo) >= n0+50 })
+
+	// The RTCP loop is still alive: a real NACK is answered.
+	served0 := s.Stats().NACKsServed
+	seq := maxSeq(student.received(webrtc.RTPCodecTypeVideo)) - 5
+	if err := student.sub.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+		MediaSSRC: media, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{seq}),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "NACK answered after garbage", func() bool { return s.Stats().NACKsServed > served0 })
+	if n := s.Stats().RTCPErrors; n == 0 {
+		t.Error("no malformed RTCP reached the SFU's reader: the test proves nothing")
+	} else {
+		t.Logf("%d malformed RTCP reads skipped", n)
+	}
+	checkMedia(t, student, webrtc.RTPCodecTypeVideo, 70, lecturer.videoSSRC)
+	noSignalErrors(t, lecturer, student)
+}
+
+// A publisher offering only codecs the SFU cannot forward is told so at
+// once; one with at least one usable codec is answered.
+func TestUnsupportedCodecsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 0)
+	r := s.Room("codecs")
+	lecturer := join(t, r, "lecturer", true)
+
+	pc, err := lecturer.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pc.Close() }()
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	// The lecturer's signal loop applies the SFU's answer to c.pub.
+	lecturer.pub = pc
+	// Rename every codec to one nobody supports.
+	unsupported := offer.SDP
+	for _, c := range []string{"opus", "G722", "PCMU", "PCMA", "VP8", "VP9", "H264", "H265", "AV1", "rtx"} {
+		unsupported = strings.ReplaceAll(unsupported, " "+c+"/", " X-"+c+"/")
+	}
+	start := time.Now()
+	err = lecturer.peer.HandleOffer(ctx, TransportPub, unsupported)
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("HandleOffer with unsupported codecs: %v, want ErrUnsupported", err)
+	}
+	t.Logf("refused in %v: %v", time.Since(start), err)
+
+	// Audio usable, video not: accepted, video rejected by the answer.
+	partly := offer.SDP
+	for _, c := range []string{"VP8", "VP9", "H264", "H265", "AV1", "rtx"} {
+		partly = strings.ReplaceAll(partly, " "+c+"/", " X-"+c+"/")
+	}
+	if err := lecturer.peer.HandleOffer(ctx, TransportPub, partly); err != nil {
+		t.Fatalf("HandleOffer with usable audio: %v", err)
+	}
+}
