@@ -5,7 +5,8 @@
 import * as api from '../api.js';
 import { announce, h, replace } from '../dom.js';
 import { handle } from '../debug.js';
-import { LectureSession } from '../session.js';
+import { InboundMeter, OutboundMeter, SAMPLE_MS, readInbound, readOutbound } from '../linkquality.js';
+import { LectureSession, isVideoPreference } from '../session.js';
 import { hasMessage, t, tn } from '../strings.js';
 import { formatTime } from '../time.js';
 import { lectureHash, reload, replaceHash } from '../router.js';
@@ -16,6 +17,55 @@ import { liveAttendancePanel } from './liveatt.js';
 /** @typedef {import('../types.js').Lecture} Lecture */
 /** @typedef {import('../types.js').Participant} Participant */
 /** @typedef {import('../session.js').RoomState} RoomState */
+/** @typedef {import('../session.js').VideoPreference} VideoPreference */
+/** @typedef {import('../linkquality.js').Reading} Reading */
+
+/** Where the chosen video preference is remembered. */
+const PREFERENCE_KEY = 'lecturelink.videoPreference';
+
+/** @returns {VideoPreference} */
+function storedPreference() {
+  try {
+    const v = window.localStorage.getItem(PREFERENCE_KEY);
+    return isVideoPreference(v) ? v : 'auto';
+  } catch {
+    return 'auto';
+  }
+}
+
+/** @param {VideoPreference} v */
+function storePreference(v) {
+  try {
+    window.localStorage.setItem(PREFERENCE_KEY, v);
+  } catch {
+    // storage unavailable (private mode): the choice lasts for this page
+  }
+}
+
+/**
+ * The tooltip of a link-quality badge: its label, the reasons, the numbers.
+ * @param {string} label
+ * @param {Reading} r
+ * @returns {string}
+ */
+function qualityDetails(label, r) {
+  const pct = (/** @type {number} */ v) => (Math.round(v * 1000) / 10).toString();
+  /** @type {string[]} */
+  const nums = [];
+  if (r.loss !== null) nums.push(t('room.link.loss', { value: pct(r.loss) }));
+  if (r.jitterMs !== null) nums.push(t('room.link.jitter', { value: r.jitterMs }));
+  if (r.fps !== null) nums.push(t('room.link.fps', { value: Math.round(r.fps) }));
+  if (r.dropped !== null) nums.push(t('room.link.dropped', { value: pct(r.dropped) }));
+  if (r.retransmitted !== null) nums.push(t('room.link.retransmitted', { value: pct(r.retransmitted) }));
+  if (r.limitation && r.limitation !== 'none') nums.push(t('room.link.limitation', { value: r.limitation }));
+  if (r.rttMs !== null) nums.push(t('room.link.rtt', { value: r.rttMs }));
+  if (r.kbps !== null) nums.push(t('room.link.kbps', { value: r.kbps }));
+  const reasons = r.reasons.map((id) => {
+    const key = `room.link.reason.${id}`;
+    return hasMessage(key) ? t(key) : id;
+  });
+  return [label, reasons.join('; '), nums.join(' · ')].filter(Boolean).join('\n');
+}
 
 /** @type {Record<RoomState, import('../strings.js').MessageId>} */
 const stateLabels = {
@@ -52,6 +102,18 @@ export function mountRoom(root, ctx, lectureId, query) {
   let shownState = 'connecting';
   /** @type {ReturnType<typeof liveAttendancePanel> | null} */
   let livePanel = null;
+  let statsTimer = 0;
+  let sampling = false;
+  /** The video this viewer chose (remembered in localStorage). */
+  let preference = storedPreference();
+  /** The server takes `preference` (false after `unknown_type`). */
+  let preferenceSupported = true;
+  /** The latest inbound verdict is audio only because video stalled. */
+  let videoStalled = false;
+  /** @type {{pc: RTCPeerConnection, meter: InboundMeter} | null} */
+  let inbound = null;
+  /** @type {{pc: RTCPeerConnection, meter: OutboundMeter} | null} */
+  let outbound = null;
 
   // ---- skeleton (present from the first moment, for tests and screen readers)
   const title = heading(t('room.title'));
@@ -120,6 +182,41 @@ export function mountRoom(root, ctx, lectureId, query) {
   const soundBtn = h('button', { type: 'button', id: 'enable-sound', class: 'button button-primary stage-sound', text: t('room.enableSound'), hidden: true });
   const cameraBox = h('div', { class: 'stage-camera', hidden: true });
 
+  const audioOnlyText = h('p', { text: t('room.audioOnly.chosen') });
+  const audioOnlyBox = h('div', { id: 'audio-only-placeholder', class: 'stage-audio-only', hidden: true },
+    h('p', { class: 'stage-audio-only-title', text: t('room.audioOnly.title') }), audioOnlyText);
+
+  // ---- video preference (everyone who receives video) and link quality
+  /** @type {[VideoPreference, import('../strings.js').MessageId, import('../strings.js').MessageId][]} */
+  const prefChoices = [
+    ['auto', 'room.video.auto', 'room.video.autoHint'],
+    ['low', 'room.video.low', 'room.video.lowHint'],
+    ['audio-only', 'room.video.audioOnly', 'room.video.audioOnlyHint'],
+  ];
+  /** @type {HTMLInputElement[]} */
+  const prefInputs = [];
+  const prefBox = h('fieldset', { id: 'video-preference', class: 'video-preference', hidden: true },
+    h('legend', { text: t('room.video.legend') }),
+    prefChoices.map(([value, label, hint]) => {
+      const input = h('input', { type: 'radio', name: 'video-preference', id: `video-preference-${value}`, value });
+      input.checked = value === preference;
+      prefInputs.push(input);
+      return h('label', { class: 'video-preference-choice', title: t(hint), for: `video-preference-${value}` },
+        input, h('span', { text: t(label) }));
+    }));
+  prefBox.addEventListener('change', (ev) => {
+    const target = ev.target;
+    if (!(target instanceof HTMLInputElement) || !target.checked || !isVideoPreference(target.value)) return;
+    preference = target.value;
+    storePreference(preference);
+    session?.setVideoPreference(preference);
+    updateAudioOnly();
+    void sample();
+  });
+  const linkBadge = h('span', { id: 'link-quality', class: 'quality-badge', hidden: true });
+  const uplinkBadge = h('span', { id: 'uplink-quality', class: 'quality-badge', hidden: true });
+  const mediaBar = h('div', { class: 'room-media-bar' }, prefBox, linkBadge, uplinkBadge);
+
   soundBtn.addEventListener('click', () => {
     remoteVideo.muted = false;
     remoteVideo.play().then(() => { soundBtn.hidden = true; }).catch(() => { soundBtn.hidden = false; });
@@ -171,6 +268,86 @@ export function mountRoom(root, ctx, lectureId, query) {
     if (hasTracks) {
       if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
       if (remoteVideo.paused) void playRemote();
+    }
+  }
+
+  /** The preference in force: the chosen one if the server takes it. */
+  function effectivePreference() {
+    return preferenceSupported ? preference : 'auto';
+  }
+
+  /** Cover the (frozen) picture when no video is meant to arrive. */
+  function updateAudioOnly() {
+    const chosen = effectivePreference() === 'audio-only';
+    const live = !!session && (session.state === 'live' || session.state === 'connecting' || session.state === 'reconnecting');
+    const show = !isPublisher && live && (chosen || videoStalled);
+    audioOnlyBox.hidden = !show;
+    if (show) audioOnlyText.textContent = t(chosen ? 'room.audioOnly.chosen' : 'room.audioOnly.stalled');
+    stage.dataset.audioOnly = show ? 'true' : 'false';
+  }
+
+  /**
+   * @param {HTMLElement} badge
+   * @param {'room.link' | 'room.uplink'} base
+   * @param {Reading | null} r null hides the badge
+   */
+  function showQuality(badge, base, r) {
+    if (!r) {
+      badge.hidden = true;
+      delete badge.dataset.quality;
+      badge.removeAttribute('title');
+      return;
+    }
+    const text = t(/** @type {import('../strings.js').MessageId} */ (`${base}.${r.quality}`));
+    badge.hidden = false;
+    badge.dataset.quality = r.quality;
+    if (badge.textContent !== text) badge.textContent = text;
+    badge.title = qualityDetails(text, r);
+  }
+
+  /** Take one getStats() sample of `sub` (viewers) or `pub` (the lecturer). */
+  async function sample() {
+    if (sampling || destroyed || !session) return;
+    sampling = true;
+    try {
+      const s = session;
+      const live = s.state === 'live' || s.state === 'reconnecting';
+      const sub = !isPublisher && live ? s.sub : null;
+      const pub = isPublisher && live ? s.pub : null;
+      if (!sub) {
+        inbound = null;
+        if (videoStalled) {
+          videoStalled = false;
+          updateAudioOnly();
+        }
+        showQuality(linkBadge, 'room.link', null);
+      } else {
+        if (inbound?.pc !== sub) inbound = { pc: sub, meter: new InboundMeter() };
+        const meter = inbound.meter;
+        const report = await sub.getStats();
+        if (destroyed || inbound?.pc !== sub) return;
+        const r = meter.update(readInbound(report.values(), Date.now()), effectivePreference());
+        const stalled = r.quality === 'audio-only' && r.reasons.includes('videoStalled');
+        if (stalled !== videoStalled) {
+          videoStalled = stalled;
+          updateAudioOnly();
+        }
+        showQuality(linkBadge, 'room.link', r);
+      }
+      if (!pub) {
+        outbound = null;
+        showQuality(uplinkBadge, 'room.uplink', null);
+      } else {
+        if (outbound?.pc !== pub) outbound = { pc: pub, meter: new OutboundMeter() };
+        const meter = outbound.meter;
+        const report = await pub.getStats();
+        if (destroyed || outbound?.pc !== pub) return;
+        showQuality(uplinkBadge, 'room.uplink', meter.update(readOutbound(report.values(), Date.now())));
+      }
+    } catch (err) {
+      console.warn('lecturelink: getStats failed', err);
+    } finally {
+      sampling = false;
     }
   }
 
@@ -337,6 +514,9 @@ export function mountRoom(root, ctx, lectureId, query) {
       soundBtn.hidden = true;
     }
     stage.dataset.state = s;
+    prefBox.hidden = isPublisher || !preferenceSupported || !lecture || s === 'ended' || s === 'error';
+    for (const input of prefInputs) input.disabled = !preferenceSupported;
+    updateAudioOnly();
     livePanel?.setLive(lectureState === 'live' && s !== 'ended' && s !== 'error');
   }
 
@@ -376,8 +556,9 @@ export function mountRoom(root, ctx, lectureId, query) {
     if (isPublisher) {
       stage.append(localVideo, placeholder, cameraBox);
     } else {
-      stage.append(remoteVideo, placeholder, soundBtn);
+      stage.append(remoteVideo, placeholder, audioOnlyBox, soundBtn);
     }
+    stage.after(mediaBar);
 
     const s = new LectureSession({
       lectureId,
@@ -391,6 +572,7 @@ export function mountRoom(root, ctx, lectureId, query) {
         }
       },
     });
+    s.videoPreference = preference;
     session = s;
     handle.session = s;
     s.on((ev) => {
@@ -418,7 +600,11 @@ export function mountRoom(root, ctx, lectureId, query) {
           showNotice(hasMessage(id) ? t(id, { message: ev.message }) : t('room.notice.other', { message: ev.message || ev.code }));
           break;
         }
+        case 'preference':
+          preferenceSupported = ev.supported;
+          break;
         case 'state':
+          if (ev.state === 'live') void sample();
           break;
       }
       render();
@@ -441,6 +627,7 @@ export function mountRoom(root, ctx, lectureId, query) {
 
   // Keep "waiting" messages (e.g. "was due at") current.
   clockTimer = window.setInterval(render, 30000);
+  statsTimer = window.setInterval(() => void sample(), SAMPLE_MS);
   render();
   void init();
 
@@ -448,6 +635,7 @@ export function mountRoom(root, ctx, lectureId, query) {
     destroyed = true;
     livePanel?.destroy();
     window.clearInterval(clockTimer);
+    window.clearInterval(statsTimer);
     window.clearTimeout(noticeTimer);
     if (dialog.open) dialog.close();
     session?.leave();
