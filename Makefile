@@ -16,7 +16,7 @@ lint:
 	$(GO) tool staticcheck ./...
 
 webcheck:
-	cd web && npm ci --no-audit --no-fund --loglevel=error && npx --no-install tsc -p .
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npx --no-install tsc -p . && node --test test/
 
 gotest:
 	$(GO) test -race -count=1 -timeout 30m ./...
