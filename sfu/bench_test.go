@@ -20,37 +20,48 @@ func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 
-// benchTrack is a video pubTrack fanning out to n bound down-tracks.
-func benchTrack(n int) *pubTrack {
+// benchTrack is a VP8 pubTrack with one layer fanning out to n bound
+// down-tracks that have all selected that layer.
+func benchTrack(n int) (*pubTrack, *layer) {
 	t := &pubTrack{
 		id: "video", streamID: "lecturer", kind: webrtc.RTPCodecTypeVideo,
-		cache: newPacketCache(videoCacheSize),
-		st:    &counters{},
-		done:  make(chan struct{}),
+		codec:     webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}},
+		codecKind: codecVP8,
+		st:        &counters{},
+		done:      make(chan struct{}),
 	}
+	l := newLayer(t, 0, nil, nil)
+	t.layers[0].Store(l)
 	downs := make([]*downTrack, n)
 	for i := range downs {
 		d := newDownTrack(t)
 		d.bound.Store(&binding{ssrc: uint32(1000 + i), pt: 96, w: &discardWriter{}})
+		d.fw.setTarget(0)
 		downs[i] = d
 	}
 	t.downs.Store(&downs)
-	return t
+	// A keyframe starts every down-track on the layer.
+	l.handlePacket(benchPacket(0, true), 1)
+	return t, l
 }
 
-// benchPacket is a 1,100-byte VP8-sized packet with one header extension,
-// as browsers send them.
-func benchPacket(tb testing.TB, seq uint16) []byte {
+// benchPacket is a 1,100-byte VP8 packet (a keyframe's first packet if key,
+// else an inter frame's) with one header extension, as browsers send them.
+func benchPacket(seq uint16, key bool) []byte {
 	p := &rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: 90000, SSRC: 42},
 		Payload: make([]byte, 1100),
 	}
+	p.Payload[0] = 0x10 // S: start of partition 0
+	if !key {
+		p.Payload[1] = 0x01 // P: inter frame
+	}
 	if err := p.SetExtension(3, []byte{1, 2, 3}); err != nil {
-		tb.Fatal(err)
+		panic(err)
 	}
 	b, err := p.Marshal()
 	if err != nil {
-		tb.Fatal(err)
+		panic(err)
 	}
 	return b
 }
@@ -60,15 +71,15 @@ func benchPacket(tb testing.TB, seq uint16) []byte {
 func BenchmarkHandlePacket(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
-			t := benchTrack(n)
-			pkt := benchPacket(b, 1)
+			_, l := benchTrack(n)
+			pkt := benchPacket(1, false)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(pkt) * n))
 			var seq uint16
 			for b.Loop() {
 				seq++
 				pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-				t.handlePacket(pkt)
+				l.handlePacket(pkt, int64(seq)*int64(time.Millisecond))
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/downtrack")
 		})
@@ -79,8 +90,8 @@ func BenchmarkHandlePacket(b *testing.B) {
 func BenchmarkForward(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
-			t := benchTrack(n)
-			pkt := benchPacket(b, 1)
+			t, l := benchTrack(n)
+			pkt := benchPacket(1, false)
 			var hdr rtp.Header
 			payload, ok := parseForForward(&hdr, pkt)
 			if !ok {
@@ -88,8 +99,11 @@ func BenchmarkForward(b *testing.B) {
 			}
 			downs := *t.downs.Load()
 			b.ReportAllocs()
+			var now int64
 			for b.Loop() {
-				if forward(downs, &hdr, payload) != n {
+				hdr.SequenceNumber++
+				now += int64(time.Millisecond)
+				if forward(downs, l, &hdr, payload, false, now) != n {
 					b.Fatal("short forward")
 				}
 			}
@@ -99,7 +113,7 @@ func BenchmarkForward(b *testing.B) {
 
 func BenchmarkPacketCacheStore(b *testing.B) {
 	c := newPacketCache(videoCacheSize)
-	pkt := benchPacket(b, 1)
+	pkt := benchPacket(1, false)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(pkt)))
 	var seq uint16
@@ -111,7 +125,7 @@ func BenchmarkPacketCacheStore(b *testing.B) {
 
 func BenchmarkPacketCacheGet(b *testing.B) {
 	c := newPacketCache(videoCacheSize)
-	pkt := benchPacket(b, 1)
+	pkt := benchPacket(1, false)
 	for i := range videoCacheSize {
 		c.store(uint16(i), pkt)
 	}
@@ -127,25 +141,27 @@ func BenchmarkPacketCacheGet(b *testing.B) {
 }
 
 func TestHandlePacketAllocatesNothing(t *testing.T) {
-	tr := benchTrack(10)
-	pkt := benchPacket(t, 1)
-	tr.handlePacket(pkt) // first packet sizes the reused header's slices
-	var seq uint16
+	tr, l := benchTrack(10)
+	pkt := benchPacket(1, false)
+	l.handlePacket(pkt, 2) // first packet sizes the reused header's slices
+	seq := uint16(1)
 	allocs := testing.AllocsPerRun(1000, func() {
 		seq++
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
-		tr.handlePacket(pkt)
+		l.handlePacket(pkt, int64(seq))
 	})
 	if allocs != 0 {
 		t.Errorf("handlePacket allocates %.1f times per packet", allocs)
 	}
-	if got := tr.st.packetsForwarded.Load(); got != 1002*10 { // AllocsPerRun makes one warm-up call
-		t.Errorf("packetsForwarded = %d, want %d", got, 1002*10)
+	// benchTrack's keyframe, the warm-up packet, AllocsPerRun's own warm-up
+	// call and its 1,000 runs.
+	if got := tr.st.packetsForwarded.Load(); got != 1003*10 {
+		t.Errorf("packetsForwarded = %d, want %d", got, 1003*10)
 	}
 }
 
 func TestForwardRewritesPerSubscriber(t *testing.T) {
-	tr := benchTrack(3)
+	tr, l := benchTrack(3)
 	downs := *tr.downs.Load()
 	writers := make([]*recordWriter, len(downs))
 	for i, d := range downs {
@@ -156,7 +172,7 @@ func TestForwardRewritesPerSubscriber(t *testing.T) {
 	all := append(downs, newDownTrack(tr))
 	tr.downs.Store(&all)
 
-	tr.handlePacket(benchPacket(t, 7))
+	l.handlePacket(benchPacket(7, false), 3)
 	for i, w := range writers {
 		if len(w.hdrs) != 1 {
 			t.Fatalf("down-track %d got %d packets", i, len(w.hdrs))

@@ -30,6 +30,14 @@ type downTrack struct {
 	// (after the subscriber's answer) and again after Unbind. The forwarding
 	// loop loads it once per packet.
 	bound atomic.Pointer[binding]
+
+	// Video only: which layer this subscriber gets and how it is rewritten,
+	// and the allocator's hysteresis state.
+	fw    forwarder
+	alloc allocState
+	// est is the subscriber's bandwidth estimate, updated from its REMB;
+	// nil in benchmarks.
+	est *estimate
 }
 
 // binding is what Bind negotiated: immutable, replaced as a whole.
@@ -40,13 +48,15 @@ type binding struct {
 }
 
 func newDownTrack(src *pubTrack) *downTrack {
-	return &downTrack{
+	d := &downTrack{
 		id:       src.id,
 		streamID: src.streamID,
 		kind:     src.kind,
 		codec:    src.codec.RTPCodecCapability,
 		src:      src,
 	}
+	d.fw.init(src.codec.ClockRate)
+	return d
 }
 
 // Bind implements webrtc.TrackLocal.
@@ -58,7 +68,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), w: ctx.WriteStream()})
 	// The subscriber can decode nothing until the next keyframe.
 	if d.kind == webrtc.RTPCodecTypeVideo {
-		d.src.requestKeyframe()
+		d.requestKeyframe()
 	}
 	return codec, nil
 }
@@ -75,7 +85,8 @@ func (d *downTrack) ID() string { return d.id }
 // StreamID implements webrtc.TrackLocal.
 func (d *downTrack) StreamID() string { return d.streamID }
 
-// RID implements webrtc.TrackLocal. Simulcast is not used yet.
+// RID implements webrtc.TrackLocal. A subscriber gets one encoding: the
+// layer is chosen here, not by the subscriber.
 func (d *downTrack) RID() string { return "" }
 
 // Kind implements webrtc.TrackLocal.
@@ -96,27 +107,6 @@ func matchCodec(want webrtc.RTPCodecCapability, have []webrtc.RTPCodecParameters
 		}
 	}
 	return webrtc.RTPCodecParameters{}, false
-}
-
-// forward writes one packet to every bound down-track, rewriting hdr's SSRC
-// and payload type in place for each. It is the innermost loop of the SFU:
-// no lock, no map, no allocation, no logging. Write errors are ignored: a
-// subscriber whose transport is gone is removed by its own close path, and a
-// lost packet is what NACK is for. It returns the number of packets written.
-func forward(downs []*downTrack, hdr *rtp.Header, payload []byte) int {
-	n := 0
-	for _, d := range downs {
-		b := d.bound.Load()
-		if b == nil {
-			continue
-		}
-		hdr.SSRC = b.ssrc
-		hdr.PayloadType = b.pt
-		if _, err := b.w.WriteRTP(hdr, payload); err == nil {
-			n++
-		}
-	}
-	return n
 }
 
 // maxRTCPErrors ends an RTCP loop after this many read errors in a row that
@@ -159,7 +149,11 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.src.requestKeyframe()
+				d.requestKeyframe()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if d.est != nil && p.Bitrate > 0 {
+					d.est.bps.Store(uint64(p.Bitrate))
+				}
 			case *rtcp.TransportLayerNack:
 				budget.refill(time.Now())
 				// NackPair.Range would take a closure, which escapes:
@@ -191,7 +185,11 @@ func (d *downTrack) resend(seq uint16, scratch []byte, hdr *rtp.Header, budget *
 	if b == nil {
 		return
 	}
-	n, ok := d.src.cache.get(seq, scratch)
+	l, in, tsOff, ok := d.source(seq)
+	if !ok {
+		return
+	}
+	n, ok := l.cache.get(in, scratch)
 	if !ok {
 		return
 	}
@@ -207,6 +205,9 @@ func (d *downTrack) resend(seq uint16, scratch []byte, hdr *rtp.Header, budget *
 	if !ok {
 		return
 	}
+	// Sent under the number the subscriber knows it by.
+	hdr.SequenceNumber = seq
+	hdr.Timestamp += tsOff
 	hdr.SSRC = b.ssrc
 	hdr.PayloadType = b.pt
 	if _, err := b.w.WriteRTP(hdr, payload); err == nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -40,6 +41,17 @@ type Peer struct {
 	offering    bool // an offer is out and not answered yet
 	renegotiate bool // the track set changed while offering
 	offered     bool // at least one offer was sent
+	allocating  bool // allocLoop started (with the first video down-track)
+
+	// Video layer allocation for what p receives.
+	pref      atomic.Int32 // Preference
+	est       estimate
+	allocKick chan struct{}
+	stop      chan struct{} // closed by Close: ends allocLoop
+
+	// Published tracks by receiver: the simulcast encodings of one track
+	// arrive as separate OnTrack calls sharing the receiver. Guarded by mu.
+	published map[*webrtc.RTPReceiver]*pubTrack
 
 	stateMu            sync.Mutex
 	pubState, subState webrtc.PeerConnectionState
@@ -76,8 +88,12 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 		log:    r.log.With("peer", id),
 		notify: newNotifier(opts),
 		downs:  make(map[*pubTrack]*subscription),
-		pubT:   transport{name: TransportPub},
-		subT:   transport{name: TransportSub},
+
+		allocKick: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		published: make(map[*webrtc.RTPReceiver]*pubTrack),
+		pubT:      transport{name: TransportPub},
+		subT:      transport{name: TransportSub},
 	}
 	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
 	var err error
@@ -279,20 +295,46 @@ func (p *Peer) flushCandidates(pc *webrtc.PeerConnection, tr *transport) {
 	tr.pending = nil
 }
 
-// onTrack is pion's OnTrack for the pub connection: a published track has
-// started (its first packet arrived). It runs on a goroutine of its own.
+// onTrack is pion's OnTrack for the pub connection: a published track, or
+// one simulcast encoding of it, has started (its first packet arrived). It
+// runs on a goroutine of its own. The first encoding of a track publishes it
+// to the room; later ones add layers to it.
 func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
-	t := newPubTrack(p, remote, receiver)
+	p.mu.Lock()
+	t, existing := p.published[receiver]
+	if !existing {
+		t = newPubTrack(p, remote, receiver)
+		p.published[receiver] = t
+	}
+	p.mu.Unlock()
+	l := t.addLayer(remote, receiver)
+	if l == nil {
+		p.log.Warn("published encoding ignored", "track", t.id, "rid", remote.RID())
+		return
+	}
 	started := p.goTracked(func() {
-		defer p.room.removeTrack(t)
-		t.readLoop()
+		defer func() {
+			if t.readers.Add(-1) == 0 {
+				p.mu.Lock()
+				if p.published[receiver] == t {
+					delete(p.published, receiver)
+				}
+				p.mu.Unlock()
+				p.room.removeTrack(t)
+			}
+		}()
+		l.readLoop()
 	})
 	if !started {
 		return
 	}
-	p.goTracked(t.rtcpLoop)
-	if t.kf != nil {
-		p.goTracked(func() { t.kf.run(t.done) })
+	p.goTracked(l.rtcpLoop)
+	if l.kf != nil {
+		p.goTracked(func() { l.kf.run(t.done) })
+	}
+	if existing {
+		p.log.Debug("simulcast layer added", "track", t.id, "rid", l.rid, "layer", l.idx)
+		return
 	}
 	if !p.room.addTrack(t) {
 		t.close()
@@ -317,6 +359,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		}
 		d := newDownTrack(t)
 		d.log = p.log
+		d.est = &p.est
 		if !t.addDown(d) {
 			continue // ended meanwhile
 		}
@@ -331,9 +374,13 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		if !p.goTracked(func() { d.rtcpLoop(sender, p.sfu.st) }) {
 			return
 		}
+		if d.kind == webrtc.RTPCodecTypeVideo && !p.allocating {
+			p.allocating = p.goTracked(p.allocLoop)
+		}
 	}
 	if changed {
 		p.negotiateLocked()
+		p.kickAlloc()
 	}
 }
 
@@ -348,7 +395,7 @@ func (p *Peer) addSender(d *downTrack) (*webrtc.RTPSender, error) {
 	// Advertise the feedback this SFU acts on, whatever the publisher's
 	// connection negotiated.
 	if d.kind == webrtc.RTPCodecTypeVideo {
-		codec.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+		codec.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"}}
 	} else {
 		codec.RTCPFeedback = nil
 	}
@@ -358,16 +405,18 @@ func (p *Peer) addSender(d *downTrack) (*webrtc.RTPSender, error) {
 	return tr.Sender(), nil
 }
 
-// requestKeyframes asks for a keyframe on every video track p receives.
+// requestKeyframes asks for a keyframe on every video layer p receives.
 func (p *Peer) requestKeyframes() {
 	p.subT.mu.Lock()
-	ts := make([]*pubTrack, 0, len(p.downs))
-	for t := range p.downs {
-		ts = append(ts, t)
+	ds := make([]*downTrack, 0, len(p.downs))
+	for _, s := range p.downs {
+		if s.down.kind == webrtc.RTPCodecTypeVideo {
+			ds = append(ds, s.down)
+		}
 	}
 	p.subT.mu.Unlock()
-	for _, t := range ts {
-		t.requestKeyframe()
+	for _, d := range ds {
+		d.requestKeyframe()
 	}
 }
 
@@ -477,6 +526,7 @@ func (p *Peer) Close() error {
 		return nil
 	}
 	p.closed = true
+	close(p.stop)
 	p.mu.Unlock()
 
 	p.stateMu.Lock()

@@ -202,6 +202,11 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
 	}
+	// Publishers' simulcast encodings are told apart by their RID header
+	// extension.
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, fmt.Errorf("sfu: simulcast extensions: %w", err)
+	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, fmt.Errorf("sfu: twcc: %w", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -18,19 +16,23 @@ const (
 	audioCacheSize = 128
 )
 
-// pubTrack is one track a peer publishes: its packet cache, its keyframe
-// throttle and the set of down-tracks it fans out to.
+// pubTrack is one track a peer publishes: its layers (one per simulcast
+// encoding, or just one) and the set of down-tracks it fans out to.
 type pubTrack struct {
 	id, streamID string
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecParameters
-	mediaSSRC    uint32
+	codecKind    int
 	pub          *Peer
-	remote       *webrtc.TrackRemote
 	receiver     *webrtc.RTPReceiver
-	cache        *packetCache
-	kf           *keyframer // nil for audio
 	st           *counters
+
+	// layers are set once each, when the publisher's encoding first
+	// arrives, and read without a lock by the allocator and NACK paths.
+	layers [maxLayers]atomic.Pointer[layer]
+	// readers counts layer readers still running; the track ends with the
+	// last one.
+	readers atomic.Int32
 
 	// downs is replaced as a whole (copy on write) under mu, and loaded
 	// without a lock for every packet.
@@ -38,8 +40,6 @@ type pubTrack struct {
 	mu     sync.Mutex
 	closed bool
 	done   chan struct{}
-
-	hdr rtp.Header // owned by the reader goroutine
 }
 
 func newPubTrack(p *Peer, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *pubTrack {
@@ -54,77 +54,54 @@ func newPubTrack(p *Peer, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiv
 		streamID:  p.id,
 		kind:      remote.Kind(),
 		codec:     remote.Codec(),
-		mediaSSRC: uint32(remote.SSRC()),
+		codecKind: codecKindOf(remote.Codec().MimeType),
 		pub:       p,
-		remote:    remote,
 		receiver:  receiver,
 		st:        p.sfu.st,
 		done:      make(chan struct{}),
 	}
 	empty := []*downTrack{}
 	t.downs.Store(&empty)
-	if t.kind == webrtc.RTPCodecTypeVideo {
-		t.cache = newPacketCache(videoCacheSize)
-		t.kf = newKeyframer(p.sfu.cfg.KeyframeInterval, t.sendPLI)
-	} else {
-		t.cache = newPacketCache(audioCacheSize)
-	}
 	return t
 }
 
-// readLoop forwards the track's packets until the track ends (the publisher
-// renegotiated it away or its connection closed).
-func (t *pubTrack) readLoop() {
-	buf := make([]byte, cacheSlotSize)
-	for {
-		n, _, err := t.remote.Read(buf)
-		if err != nil {
-			return
-		}
-		t.handlePacket(buf[:n])
+// addLayer attaches the encoding remote to the track at the rank its RID
+// names (or the first free one for a RID it does not know). It returns nil
+// if that rank is taken or the track has ended.
+func (t *pubTrack) addLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *layer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
 	}
-}
-
-// handlePacket caches one received packet and forwards it to every
-// subscriber. It allocates nothing.
-func (t *pubTrack) handlePacket(pkt []byte) {
-	t.st.packetsIn.Add(1)
-	payload, ok := parseForForward(&t.hdr, pkt)
+	idx, ok := ridRank(remote.RID())
 	if !ok {
-		return
-	}
-	t.cache.store(t.hdr.SequenceNumber, pkt)
-	n := forward(*t.downs.Load(), &t.hdr, payload)
-	if n > 0 {
-		t.st.packetsForwarded.Add(uint64(n))
-		t.st.bytesForwarded.Add(uint64(n * (t.hdr.MarshalSize() + len(payload))))
-	}
-}
-
-// rtcpLoop drains the publisher's RTCP (sender reports) so the report
-// interceptor sees them and the receiver reports it sends back carry the
-// timing the publisher needs for its RTT estimate.
-func (t *pubTrack) rtcpLoop() {
-	buf := make([]byte, 1500)
-	for {
-		if _, _, err := t.receiver.Read(buf); err != nil {
-			return
+		idx = -1
+		for i := range t.layers {
+			if t.layers[i].Load() == nil {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			return nil
 		}
 	}
+	if t.layers[idx].Load() != nil {
+		return nil
+	}
+	l := newLayer(t, idx, remote, receiver)
+	t.layers[idx].Store(l)
+	t.readers.Add(1)
+	return l
 }
 
-// requestKeyframe asks the publisher for a keyframe, throttled.
-func (t *pubTrack) requestKeyframe() {
-	if t.kf != nil {
-		t.kf.request()
+// layer returns layer i, or nil if the publisher does not send it.
+func (t *pubTrack) layer(i int32) *layer {
+	if i < 0 || int(i) >= maxLayers {
+		return nil
 	}
-}
-
-func (t *pubTrack) sendPLI() {
-	err := t.pub.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.mediaSSRC}})
-	if err == nil {
-		t.st.keyframeRequests.Add(1)
-	}
+	return t.layers[i].Load()
 }
 
 // addDown adds d to the fan-out; false if the track has ended.
