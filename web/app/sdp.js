@@ -121,3 +121,28 @@ export const SIMULCAST_ENCODINGS = Object.freeze([
 
 /** A single camera encoding when simulcast is not available. */
 export const SINGLE_ENCODING_MAX_BITRATE = 1_500_000;
+
+/** The RTP header extension carrying a simulcast layer's RID. */
+export const RID_EXTENSION = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
+
+/**
+ * Whether an answer accepts simulcast on every video section that it does not
+ * reject: `a=simulcast` and the RID header extension both present. A server
+ * that answers without them cannot tell the layers apart (the offer carries
+ * no SSRCs for them), and browsers even refuse an answer with `a=simulcast`
+ * but no RID extension; the publisher then offers again with one encoding.
+ * @param {string} sdp
+ * @returns {boolean}
+ */
+export function simulcastAccepted(sdp) {
+  let videos = 0;
+  for (const section of sdp.split(/\r?\n(?=m=)/).slice(1)) {
+    if (!/^m=video [1-9]/.test(section)) continue;
+    videos++;
+    const lines = section.split(/\r?\n/);
+    const simulcast = lines.some((l) => l.startsWith('a=simulcast:'));
+    const rid = lines.some((l) => l.startsWith('a=extmap:') && l.includes(RID_EXTENSION));
+    if (!simulcast || !rid) return false;
+  }
+  return videos > 0;
+}

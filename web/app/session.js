@@ -8,7 +8,7 @@
 // with fresh offers, and a publisher publishes again.
 
 import { t } from './strings.js';
-import { SIMULCAST_ENCODINGS, SINGLE_ENCODING_MAX_BITRATE, preferCodecs, setOpusParams } from './sdp.js';
+import { SIMULCAST_ENCODINGS, SINGLE_ENCODING_MAX_BITRATE, preferCodecs, setOpusParams, simulcastAccepted } from './sdp.js';
 
 /** @typedef {import('./types.js').Lecture} Lecture */
 /** @typedef {import('./types.js').Participant} Participant */
@@ -121,6 +121,8 @@ export class LectureSession {
   preferenceSupported = true;
   /** The camera is published with simulcast (false: one encoding). */
   simulcast = false;
+  /** The server could not take a simulcast offer: publish one encoding. */
+  noSimulcast = false;
   /** Recent traffic, newest last, for debugging: {dir, type, at}. @type {{dir: 'in' | 'out', type: string, at: number}[]} */
   log = [];
 
@@ -752,6 +754,7 @@ export class LectureSession {
     /** @type {RTCRtpTransceiver} */
     let tr;
     try {
+      if (this.noSimulcast) throw new Error('simulcast refused by the server earlier');
       tr = pc.addTransceiver(track, {
         direction: 'sendonly',
         streams: [stream],
@@ -804,6 +807,17 @@ export class LectureSession {
     }
   }
 
+  /**
+   * Publish again with one video encoding. The server keeps one `pub`
+   * connection per socket and has already applied our offer, so a fresh
+   * browser connection needs a fresh socket: reconnect (once per page; the
+   * choice outlives the socket).
+   */
+  republishSingle() {
+    this.noSimulcast = true;
+    this.forceReconnect('simulcast not accepted');
+  }
+
   /** @param {string} sdp */
   async onPubAnswer(sdp) {
     const pc = this.pub;
@@ -812,6 +826,11 @@ export class LectureSession {
       // The sender's Opus encoder follows the parameters of the *remote*
       // description (they say what the server's receiver wants), so FEC and
       // DTX are set there too; the offer already asked for them.
+      if (this.simulcast && !simulcastAccepted(sdp)) {
+        console.warn('lecturelink: the server does not take simulcast; publishing one encoding');
+        this.republishSingle();
+        return;
+      }
       await pc.setRemoteDescription({ type: 'answer', sdp: setOpusParams(sdp) });
       if (pc !== this.pub) return;
       await this.fixSingleLayer(pc);
@@ -819,6 +838,13 @@ export class LectureSession {
       await this.flushRemote('pub');
     } catch (err) {
       if (pc !== this.pub) return;
+      if (this.simulcast && !this.noSimulcast) {
+        // Perhaps the answer does not fit simulcast: publish again with one
+        // encoding on a fresh connection before giving up.
+        console.warn('lecturelink: pub answer refused with simulcast, retrying without', err);
+        this.republishSingle();
+        return;
+      }
       this.emit({ type: 'notice', code: 'bad_sdp', message: String(err), ref: 'answer' });
       this.forceReconnect('pub answer failed');
     }

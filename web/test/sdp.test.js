@@ -113,3 +113,22 @@ test('preferCodecs puts VP8 then H.264 first and drops nothing', () => {
     ['video/vp8', 'video/H264a', 'video/H264b', 'video/VP9', 'video/rtx', 'video/AV1']);
   assert.equal(codecs[0].mimeType, 'video/VP9', 'input not modified');
 });
+
+test('simulcastAccepted needs a=simulcast and the RID extension on each live video section', async () => {
+  const { simulcastAccepted, RID_EXTENSION } = await import('../app/sdp.js');
+  const video = (/** @type {string} */ mid, /** @type {boolean} */ rid, /** @type {boolean} */ sim, port = '9') => [
+    `m=video ${port} UDP/TLS/RTP/SAVPF 96`,
+    `a=mid:${mid}`,
+    ...(rid ? [`a=extmap:4 ${RID_EXTENSION}`] : []),
+    'a=rtpmap:96 VP8/90000',
+    ...(sim ? ['a=rid:q recv', 'a=rid:h recv', 'a=simulcast:recv q;h'] : []),
+  ];
+  const sdp = (/** @type {string[][]} */ ...v) => ['v=0', 's=-', ...v.flat(), ''].join('\r\n');
+  assert.equal(simulcastAccepted(sdp(video('1', true, true))), true);
+  assert.equal(simulcastAccepted(sdp(video('1', false, true))), false, 'no RID extension');
+  assert.equal(simulcastAccepted(sdp(video('1', true, false))), false, 'no a=simulcast');
+  assert.equal(simulcastAccepted(sdp(video('1', true, true), video('2', false, false))), false);
+  assert.equal(simulcastAccepted(sdp(video('1', true, true), video('2', false, false, '0'))), true, 'rejected section ignored');
+  assert.equal(simulcastAccepted(chromeOffer), false, 'no simulcast at all');
+  assert.equal(simulcastAccepted(sdp(video('1', true, true)).replace(/\r\n/g, '\n')), true);
+});
