@@ -20,6 +20,12 @@ export const RTT_WEAK = 0.4;
 export const FPS_WEAK = 10;
 /** Share of received frames dropped above which video is weak. */
 export const DROPPED_WEAK = 0.1;
+/**
+ * Consecutive samples with qualityLimitationReason "bandwidth" before the
+ * upload counts as weak (the encoder reports it while the bandwidth estimate
+ * ramps up in the first seconds of every call).
+ */
+export const LIMITED_SAMPLES_WEAK = 3;
 /** Estimated bandwidth (bit/s) below which the link is weak. */
 export const BITRATE_WEAK = 250_000;
 
@@ -267,6 +273,8 @@ export class OutboundMeter {
   /** @type {OutboundSample | null} */
   prev = null;
   lastVideoAt = 0;
+  /** Consecutive samples limited by bandwidth. */
+  limited = 0;
 
   /**
    * @param {OutboundSample} cur
@@ -300,7 +308,8 @@ export class OutboundMeter {
       r.reasons.push('videoStalled');
       return r;
     }
-    if (cur.limitation === 'bandwidth') r.reasons.push('limitation');
+    this.limited = cur.limitation === 'bandwidth' ? this.limited + 1 : 0;
+    if (this.limited >= LIMITED_SAMPLES_WEAK) r.reasons.push('limitation');
     if (r.loss !== null && r.loss > LOSS_WEAK) r.reasons.push('loss');
     if (r.retransmitted !== null && r.retransmitted > LOSS_WEAK) r.reasons.push('retransmitted');
     if (cur.rtt !== null && cur.rtt > RTT_WEAK) r.reasons.push('rtt');

@@ -122,9 +122,17 @@ test('uplink: good, bandwidth-limited, retransmitting, lossy', () => {
   assert.equal(good.quality, 'good');
   assert.equal(good.retransmitted, 0);
   assert.equal(good.rttMs, 100);
-  const limited = run({ reasons: ['none', 'cpu', 'bandwidth'] });
+  // Bandwidth limitation counts only once it lasts (not during ramp-up).
+  const lm = new OutboundMeter();
+  const lim = (/** @type {number} */ i) => lm.update(readOutbound(outbound({
+    packets: 100 * (i + 1), bytes: 1000 * (i + 1), audio: 100 * (i + 1), reasons: ['none', 'cpu', 'bandwidth'],
+  }), i * 2000));
+  assert.equal(lim(0).quality, 'good');
+  assert.equal(lim(1).quality, 'good');
+  const limited = lim(2);
   assert.equal(limited.quality, 'weak');
   assert.equal(limited.limitation, 'bandwidth');
+  assert.deepEqual(limited.reasons, ['limitation']);
   assert.equal(run({ rtx: 60 }).quality, 'weak'); // 3 layers × 60 of 300 packets
   assert.equal(run({ lost: 50 }).quality, 'weak');
   assert.equal(run({ rtt: 1 }).quality, 'weak');
