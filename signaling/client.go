@@ -230,6 +230,8 @@ func (c *client) handle(data []byte) {
 		})
 	case msgOffer, msgAnswer, msgCandidate:
 		c.inRoom(m.Type, func(r *room) { r.media(ctx, c, m) })
+	case msgPreference:
+		c.inRoom(m.Type, func(r *room) { r.preference(c, m) })
 	default:
 		c.sendError(codeUnknownType, "unknown message type", m.Type)
 	}
@@ -238,7 +240,7 @@ func (c *client) handle(data []byte) {
 // metricType bounds the label values of the messages counter.
 func metricType(t string) string {
 	switch t {
-	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate:
+	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference:
 		return t
 	}
 	return "unknown"

@@ -199,3 +199,47 @@ func TestStartCancelledLecture(t *testing.T) {
 		t.Fatalf("lecture after refused start: %+v, %v", l, err)
 	}
 }
+
+// TestAudioOnlyPreference checks that a student who chooses audio-only
+// stops receiving video RTP while audio continues, that "auto" brings video
+// back, and that bad or early preferences are refused.
+func TestAudioOnlyPreference(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	lect := e.dial("lecturer")
+	lectRTC := newRTCClient(t, lect)
+	lect.send(map[string]string{"type": "join", "lectureId": e.lecture.ID})
+	lect.expect("joined")
+
+	ws := e.dial("student1")
+	rtc := newRTCClient(t, ws)
+	ws.send(map[string]string{"type": "join", "lectureId": e.lecture.ID})
+	ws.expect("joined")
+	ws.send(map[string]string{"type": "preference", "video": "audio-only"})
+	ws.expectError(codeNotLive, "preference")
+
+	lect.send(map[string]string{"type": "start"})
+	lect.expect("lecture")
+	lectRTC.publish()
+	rtc.waitMedia(20)
+
+	ws.send(map[string]string{"type": "preference", "video": "sideways"})
+	ws.expectError(codeBadRequest, "preference")
+	ws.send(map[string]string{"type": "preference", "video": "audio-only"})
+	time.Sleep(300 * time.Millisecond) // packets already in flight
+	v0, a0 := rtc.videoPackets.Load(), rtc.audioPackets.Load()
+	time.Sleep(time.Second)
+	v1, a1 := rtc.videoPackets.Load(), rtc.audioPackets.Load()
+	if v1-v0 > 2 || a1-a0 < 20 {
+		t.Fatalf("audio-only: %d video and %d audio packets in a second; want no video, audio going on", v1-v0, a1-a0)
+	}
+	ws.send(map[string]string{"type": "preference", "video": "auto"})
+	deadline := time.Now().Add(10 * time.Second)
+	for rtc.videoPackets.Load() < v1+20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := rtc.videoPackets.Load(); got < v1+20 {
+		t.Fatalf("video did not come back after auto: %d → %d packets", v1, got)
+	}
+	rtc.close()
+	lectRTC.close()
+}

@@ -10,13 +10,14 @@ const ProtocolVersion = 1
 
 // Client message types.
 const (
-	msgJoin      = "join"
-	msgStart     = "start"
-	msgEnd       = "end"
-	msgLeave     = "leave"
-	msgOffer     = "offer"
-	msgAnswer    = "answer"
-	msgCandidate = "candidate"
+	msgJoin       = "join"
+	msgStart      = "start"
+	msgEnd        = "end"
+	msgLeave      = "leave"
+	msgOffer      = "offer"
+	msgAnswer     = "answer"
+	msgCandidate  = "candidate"
+	msgPreference = "preference"
 )
 
 // Server message types.
@@ -58,6 +59,8 @@ type inbound struct {
 	// ClientTime is the client's clock at a join (RFC 3339), recorded with
 	// the attendance event as information only.
 	ClientTime string `json:"clientTime"`
+	// Video is a preference: auto, low or audio-only.
+	Video string `json:"video"`
 }
 
 type helloMsg struct {

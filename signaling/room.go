@@ -447,3 +447,23 @@ func (c *client) mediaState(st sfu.PeerState) {
 		c.close(websocket.CloseTryAgainLater, "media connection failed", attendance.ReasonDisconnected)
 	}
 }
+
+// preference sets what video c wants to receive (auto, low, audio-only).
+func (r *room) preference(c *client, m inbound) {
+	pref, err := sfu.ParsePreference(m.Video)
+	if err != nil {
+		c.sendError(codeBadRequest, `video must be "auto", "low" or "audio-only"`, m.Type)
+		return
+	}
+	r.mu.Lock()
+	var peer *sfu.Peer
+	if mem := r.members[c]; mem != nil {
+		peer = mem.peer
+	}
+	r.mu.Unlock()
+	if peer == nil {
+		c.sendError(codeNotLive, "the lecture is not live", m.Type)
+		return
+	}
+	peer.SetVideoPreference(pref)
+}

@@ -70,14 +70,16 @@ func (r *rtcClient) close() {
 	default:
 	}
 	close(r.stop)
-	r.wg.Wait()
+	// Closing the connections ends the RTCP readers, so close before waiting.
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, pc := range []*webrtc.PeerConnection{r.pub, r.sub} {
+	pcs := []*webrtc.PeerConnection{r.pub, r.sub}
+	r.mu.Unlock()
+	for _, pc := range pcs {
 		if pc != nil {
 			pc.Close()
 		}
 	}
+	r.wg.Wait()
 }
 
 func (r *rtcClient) trickle(pc *webrtc.PeerConnection, name string) {
