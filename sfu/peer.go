@@ -95,6 +95,7 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 		pubT:      transport{name: TransportPub},
 		subT:      transport{name: TransportSub},
 	}
+	p.pref.Store(int32(opts.VideoPreference))
 	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
 	var err error
 	if p.sub, err = s.api.NewPeerConnection(cfg); err != nil {

@@ -60,6 +60,7 @@ type rxPacket struct {
 	ssrc     uint32 // SSRC in the packet
 	trackSSR uint32 // SSRC the client's track was negotiated with
 	seq      uint16
+	ts       uint32
 	payload  []byte
 }
 
@@ -110,6 +111,8 @@ type clientOpts struct {
 	// (trickled or in answers) and the SFU's from the client (in re-offers):
 	// each side only reaches the other through what subCandidate allows.
 	hideSubCandidates bool
+	// pref is the video preference the client joins with.
+	pref Preference
 }
 
 // join creates a client and joins it to room as peerID.
@@ -158,7 +161,8 @@ func joinWith(t testing.TB, r *Room, peerID string, publish bool, opts clientOpt
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	p, err := r.Join(ctx, peerID, PeerOptions{
-		Publish: publish,
+		Publish:         publish,
+		VideoPreference: opts.pref,
 		OnSignal: func(s Signal) {
 			select {
 			case c.sigs <- s:
@@ -314,7 +318,7 @@ func (c *testClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		}
 		c.mu.Lock()
 		c.rx[tr.Kind()] = append(c.rx[tr.Kind()], rxPacket{
-			ssrc: pkt.SSRC, trackSSR: uint32(tr.SSRC()), seq: pkt.SequenceNumber, payload: pkt.Payload,
+			ssrc: pkt.SSRC, trackSSR: uint32(tr.SSRC()), seq: pkt.SequenceNumber, ts: pkt.Timestamp, payload: pkt.Payload,
 		})
 		c.mu.Unlock()
 	}

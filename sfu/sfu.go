@@ -115,6 +115,9 @@ type PeerOptions struct {
 	OnSignal func(Signal)
 	// OnState reports media connectivity changes (optional).
 	OnState func(PeerState)
+	// VideoPreference is the video the peer wants to receive from the
+	// start (PreferAuto by default); SetVideoPreference changes it later.
+	VideoPreference Preference
 }
 
 // Stats are counters for metrics, read atomically.
