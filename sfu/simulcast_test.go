@@ -206,6 +206,28 @@ func checkContinuous(t *testing.T, name string, pkts []rxPacket) int {
 	return switches
 }
 
+// waitLayers waits until r's video track has n layers.
+func waitLayers(ctx context.Context, t *testing.T, r *Room, n int) {
+	t.Helper()
+	waitFor(ctx, t, "simulcast layers", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, tr := range r.tracks {
+			if tr.kind != webrtc.RTPCodecTypeVideo {
+				continue
+			}
+			got := 0
+			for i := range tr.layers {
+				if tr.layers[i].Load() != nil {
+					got++
+				}
+			}
+			return got == n
+		}
+		return false
+	})
+}
+
 func ridsOf(pkts []rxPacket) map[byte]int {
 	m := map[byte]int{}
 	for _, p := range pkts {
@@ -221,10 +243,13 @@ func TestSimulcastLayerSelection(t *testing.T) {
 	r := s.Room("lecture-sim")
 
 	lecturer := join(t, r, "lecturer", true)
+	lecturer.publishSimulcast(ctx, simRIDs)
+	// Encodings start one by one; with only h up yet, "low" would rightly
+	// start on h. Subscribers join once all three are there.
+	waitLayers(ctx, t, r, 3)
 	low := joinWith(t, r, "low", false, clientOpts{pref: PreferLow})
 	auto := join(t, r, "auto", false)
 	climber := joinWith(t, r, "climber", false, clientOpts{pref: PreferLow})
-	lecturer.publishSimulcast(ctx, simRIDs)
 
 	for _, c := range []*testClient{low, auto, climber} {
 		waitFor(ctx, t, c.name+" media", func() bool {
@@ -316,9 +341,10 @@ func TestSimulcastMissingLayers(t *testing.T) {
 	r := s.Room("lecture-missing")
 
 	lecturer := join(t, r, "lecturer", true)
+	lecturer.publishSimulcast(ctx, []string{"q", "f"})
+	waitLayers(ctx, t, r, 2)
 	low := joinWith(t, r, "low", false, clientOpts{pref: PreferLow})
 	auto := join(t, r, "auto", false)
-	lecturer.publishSimulcast(ctx, []string{"q", "f"})
 	for _, c := range []*testClient{low, auto} {
 		waitFor(ctx, t, c.name+" media", func() bool { return c.count(webrtc.RTPCodecTypeVideo) >= 50 })
 	}
