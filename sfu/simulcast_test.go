@@ -3,11 +3,13 @@ package sfu
 import (
 	"context"
 	"encoding/binary"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -23,7 +25,10 @@ var simRIDs = []string{"q", "h", "f"}
 // payload header's first byte (P clear on a keyframe), then the layer's RID
 // and the input sequence number.
 func simPayload(rid byte, seq uint16, key bool) []byte {
-	b := make([]byte, 100)
+	// Sizes give the layers distinct bitrates (~90, ~250, ~730 kbit/s at
+	// 100 packets/s) for the allocator to choose from.
+	size := map[byte]int{'q': 100, 'h': 300, 'f': 900}[rid]
+	b := make([]byte, max(size, 100))
 	b[0] = 0x10
 	if !key {
 		b[1] = 0x01
@@ -355,4 +360,67 @@ func TestSimulcastMissingLayers(t *testing.T) {
 	if got := payloadRID(av[len(av)-1].payload); got != 'f' {
 		t.Errorf("auto subscriber ends on %c, want f", got)
 	}
+}
+
+// TestAutoFollowsREMB: an Auto subscriber whose REMB only allows the low
+// layer gets it, and climbs layer by layer once the estimate is raised.
+func TestAutoFollowsREMB(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 100*time.Millisecond)
+	r := s.Room("lecture-remb")
+	lecturer := join(t, r, "lecturer", true)
+	lecturer.publishSimulcast(ctx, simRIDs)
+	waitLayers(ctx, t, r, 3)
+	time.Sleep(2 * rateBucket * rateBuckets / 2) // let the layers' rates be measured
+	student := join(t, r, "student", false)
+	waitFor(ctx, t, "video track", func() bool {
+		student.mu.Lock()
+		defer student.mu.Unlock()
+		return student.tracks[webrtc.RTPCodecTypeVideo] != nil
+	})
+	student.mu.Lock()
+	ssrc := uint32(student.tracks[webrtc.RTPCodecTypeVideo].SSRC())
+	student.mu.Unlock()
+	var bitrate atomic.Uint64
+	bitrate.Store(150e3)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			_ = student.sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bitrate.Load()), SSRCs: []uint32{ssrc}}})
+		}
+	}()
+	defer func() { close(stop); <-done }()
+
+	last := func() byte {
+		v := student.received(webrtc.RTPCodecTypeVideo)
+		if len(v) == 0 {
+			return 0
+		}
+		return payloadRID(v[len(v)-1].payload)
+	}
+	waitFor(ctx, t, "low layer under a 150 kbit/s estimate", func() bool { return last() == 'q' })
+	time.Sleep(time.Second)
+	if got := last(); got != 'q' {
+		t.Fatalf("under 150 kbit/s: layer %c", got)
+	}
+	bitrate.Store(5e6)
+	start := time.Now()
+	waitFor(ctx, t, "high layer after the estimate rose", func() bool { return last() == 'f' })
+	if d := time.Since(start); d < 2*upHold-time.Second || d > 10*time.Second {
+		t.Errorf("climbed to f in %v, want about 2 × %v (one layer per hold)", d, upHold)
+	}
+	if got := ridsOf(student.received(webrtc.RTPCodecTypeVideo)); got['h'] == 0 {
+		t.Errorf("climb skipped h: %v", got)
+	}
+	checkContinuous(t, "student", student.received(webrtc.RTPCodecTypeVideo))
 }
