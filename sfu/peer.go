@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -40,8 +41,10 @@ type Peer struct {
 	downs       map[*pubTrack]*subscription
 	offering    bool // an offer is out and not answered yet
 	renegotiate bool // the track set changed while offering
-	offered     bool // at least one offer was sent
-	allocating  bool // allocLoop started (with the first video down-track)
+	// negotiationScheduled: a coalesced offer is pending (subT.mu).
+	negotiationScheduled bool
+	offered              bool // at least one offer was sent
+	allocating           bool // allocLoop started (with the first video down-track)
 
 	// Video layer allocation for what p receives.
 	pref      atomic.Int32 // Preference
@@ -237,7 +240,7 @@ func (p *Peer) HandleAnswer(ctx context.Context, t Transport, sdp string) error 
 	p.flushCandidates(p.sub, &p.subT)
 	if p.renegotiate {
 		p.renegotiate = false
-		p.negotiateLocked()
+		p.scheduleNegotiationLocked()
 	}
 	return nil
 }
@@ -380,7 +383,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		}
 	}
 	if changed {
-		p.negotiateLocked()
+		p.scheduleNegotiationLocked()
 		p.kickAlloc()
 	}
 }
@@ -439,8 +442,60 @@ func (p *Peer) unsubscribe(ts ...*pubTrack) {
 		changed = true
 	}
 	if changed {
-		p.negotiateLocked()
+		p.scheduleNegotiationLocked()
 	}
+}
+
+// negotiationDelay gathers track changes that come together (a publisher's
+// audio and video, which start within milliseconds of each other) into one
+// sub offer. Renegotiating again while the first offer's ICE checks are
+// still running has left pion's ICE agent stuck in "checking" on loopback;
+// one offer per burst avoids that and halves the signaling.
+const negotiationDelay = 80 * time.Millisecond
+
+// maxChecksWait bounds how long a renegotiation waits for the sub
+// connection's first ICE checks to finish.
+const maxChecksWait = 5 * time.Second
+
+// waitSubChecks waits while the sub connection's ICE is still checking its
+// first candidate pairs (up to maxChecksWait), so that a new offer never
+// lands in the middle of them.
+func (p *Peer) waitSubChecks() {
+	deadline := time.Now().Add(maxChecksWait)
+	for time.Now().Before(deadline) {
+		switch p.sub.ICEConnectionState() {
+		case webrtc.ICEConnectionStateChecking:
+		default:
+			return
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-p.stop:
+			return
+		}
+	}
+}
+
+// scheduleNegotiationLocked sends a sub offer after negotiationDelay unless
+// one is already scheduled. p.subT.mu must be held.
+func (p *Peer) scheduleNegotiationLocked() {
+	if p.negotiationScheduled {
+		return
+	}
+	p.negotiationScheduled = p.goTracked(func() {
+		t := time.NewTimer(negotiationDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-p.stop:
+			return
+		}
+		p.waitSubChecks()
+		p.subT.mu.Lock()
+		defer p.subT.mu.Unlock()
+		p.negotiationScheduled = false
+		p.negotiateLocked()
+	})
 }
 
 // negotiateLocked sends a new sub offer, or notes that one is needed once the

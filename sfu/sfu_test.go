@@ -345,40 +345,42 @@ func TestRenegotiationIsSerialized(t *testing.T) {
 	student.mu.Lock()
 	student.skipAnswerOnce = true
 	student.mu.Unlock()
-	lecturer.publish(ctx) // video and audio arrive as two separate changes
+	// Video and audio start within milliseconds: one coalesced offer.
+	lecturer.publish(ctx)
+	waitFor(ctx, t, "first offer", func() bool { return len(student.offerList()) > 0 })
+	offers := student.offerList()
+	if n := sendingMedia(offers[0]); n != 2 {
+		t.Fatalf("first offer sends %d tracks, want both of the lecturer's", n)
+	}
 
+	// A second publisher while the first offer is unanswered: deferred.
+	guest := join(t, r, "guest", true)
+	guest.publish(ctx)
 	subscribed := func() int {
 		student.peer.subT.mu.Lock()
 		defer student.peer.subT.mu.Unlock()
 		return len(student.peer.downs)
 	}
-	waitFor(ctx, t, "both tracks subscribed and an offer delivered", func() bool {
-		return subscribed() == 2 && len(student.offerList()) > 0
+	waitFor(ctx, t, "guest's tracks subscribed and their offer deferred", func() bool {
+		student.peer.subT.mu.Lock()
+		deferred := student.peer.offering && student.peer.renegotiate
+		student.peer.subT.mu.Unlock()
+		return subscribed() == 4 && deferred
 	})
-	student.peer.subT.mu.Lock()
-	deferred := student.peer.offering && student.peer.renegotiate
-	student.peer.subT.mu.Unlock()
-	if !deferred {
-		t.Fatal("second change was not deferred behind the outstanding offer")
-	}
-	offers := student.offerList()
-	if len(offers) != 1 {
-		t.Fatalf("%d offers while the first is unanswered, want 1", len(offers))
-	}
-	if n := sendingMedia(offers[0]); n != 1 {
-		t.Fatalf("first offer sends %d tracks, want 1", n)
+	if n := len(student.offerList()); n != 1 {
+		t.Fatalf("%d offers while the first is unanswered, want 1", n)
 	}
 	if err := student.answer(offers[0]); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(ctx, t, "second offer", func() bool { return len(student.offerList()) == 2 })
-	if n := sendingMedia(student.offerList()[1]); n != 2 {
-		t.Fatalf("second offer sends %d tracks, want 2", n)
+	if n := sendingMedia(student.offerList()[1]); n != 4 {
+		t.Fatalf("second offer sends %d tracks, want 4", n)
 	}
-	waitFor(ctx, t, "media on both tracks", func() bool {
+	waitFor(ctx, t, "media on both kinds", func() bool {
 		return student.count(webrtc.RTPCodecTypeVideo) >= 10 && student.count(webrtc.RTPCodecTypeAudio) >= 10
 	})
-	noSignalErrors(t, lecturer, student)
+	noSignalErrors(t, lecturer, guest, student)
 }
 
 func TestCombineStates(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -107,11 +108,20 @@ func TestFloodIsLimited(t *testing.T) {
 	if limited < 10 {
 		t.Fatalf("%d of %d flooded messages were rate limited", limited, msgBurst+20)
 	}
-	// A client that keeps flooding is disconnected.
+	// A client that keeps flooding is disconnected (its writes then fail).
 	for range maxDropped + msgBurst {
-		ws.sendRaw([]byte(`{"type":"leave"}`))
+		ws.writeMu.Lock()
+		err := ws.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"leave"}`))
+		ws.writeMu.Unlock()
+		if err != nil {
+			break
+		}
 	}
-	<-ws.closed
+	select {
+	case <-ws.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a flooding client was not disconnected")
+	}
 }
 
 // TestWebSocketRefusals checks the upgrade's authentication and origin checks.
