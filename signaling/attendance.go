@@ -185,26 +185,23 @@ func writeCSV(w http.ResponseWriter, filename string, body []byte) {
 }
 
 func (s *Server) handleLectureAttendanceCSV(w http.ResponseWriter, r *http.Request) {
-	lv, ok := s.attendanceLecture(w, r, true)
-	if !ok {
-		return
-	}
-	_, rep, err := s.lectureReport(r.Context(), lv.Lecture)
-	if err != nil {
-		s.internalError(w, "could not load attendance", err)
-		return
-	}
-	// Built in memory, so a failure can still answer 500 instead of a
-	// truncated file; a lecture's file is a few tens of kilobytes.
-	var b bytes.Buffer
-	if err := attendance.WriteLectureCSV(&b, rep.Rows, lectureZone(lv.Lecture), r.URL.Query().Get("bom") == "true"); err != nil {
-		s.internalError(w, "could not export attendance", err)
-		return
-	}
-	writeCSV(w, "attendance-"+lv.ID+".csv", b.Bytes())
+	bom := r.URL.Query().Get("bom") == "true"
+	s.exportLectureAttendance(w, r, ".csv", func(b *bytes.Buffer, l schedule.Lecture, rows []attendance.Row) error {
+		return attendance.WriteLectureCSV(b, rows, lectureZone(l), bom)
+	})
 }
 
 func (s *Server) handleLectureAttendanceMoodle(w http.ResponseWriter, r *http.Request) {
+	s.exportLectureAttendance(w, r, ".moodle.csv", func(b *bytes.Buffer, _ schedule.Lecture, rows []attendance.Row) error {
+		return attendance.WriteMoodleCSV(b, rows)
+	})
+}
+
+// exportLectureAttendance answers a lecture's attendance as a file written
+// by write. The file is built in memory, so a failure can still answer 500
+// instead of a truncated file; a lecture's file is a few tens of kilobytes.
+func (s *Server) exportLectureAttendance(w http.ResponseWriter, r *http.Request, suffix string,
+	write func(*bytes.Buffer, schedule.Lecture, []attendance.Row) error) {
 	lv, ok := s.attendanceLecture(w, r, true)
 	if !ok {
 		return
@@ -215,11 +212,11 @@ func (s *Server) handleLectureAttendanceMoodle(w http.ResponseWriter, r *http.Re
 		return
 	}
 	var b bytes.Buffer
-	if err := attendance.WriteMoodleCSV(&b, rep.Rows); err != nil {
+	if err := write(&b, lv.Lecture, rep.Rows); err != nil {
 		s.internalError(w, "could not export attendance", err)
 		return
 	}
-	writeCSV(w, "attendance-"+lv.ID+".moodle.csv", b.Bytes())
+	writeCSV(w, "attendance-"+lv.ID+suffix, b.Bytes())
 }
 
 // attendanceError answers an error from attendance's writes: a field error
