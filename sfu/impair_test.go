@@ -148,9 +148,6 @@ func maxSeq(pkts []rxPacket) uint16 {
 // in the end, except those too recent to have been repaired yet. Audio is
 // not NACKed (as in browsers); its gaps stay well under 200 ms.
 func TestRepairOverLossyPath(t *testing.T) {
-	if testing.Short() {
-		t.Skip("lossy path: a few seconds")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s := newTestSFU(t, 0)
