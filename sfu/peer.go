@@ -55,6 +55,11 @@ type Peer struct {
 	// Published tracks by receiver: the simulcast encodings of one track
 	// arrive as separate OnTrack calls sharing the receiver. Guarded by mu.
 	published map[*webrtc.RTPReceiver]*pubTrack
+	// sources are the publisher's declared track sources by track id
+	// (SetTrackSource). Guarded by mu.
+	sources map[string]Source
+
+	quality atomic.Int32 // Quality
 
 	stateMu            sync.Mutex
 	pubState, subState webrtc.PeerConnectionState

@@ -118,6 +118,18 @@ type PeerOptions struct {
 	// VideoPreference is the video the peer wants to receive from the
 	// start (PreferAuto by default); SetVideoPreference changes it later.
 	VideoPreference Preference
+	// Site is the site the peer is at (its downlink shares the site's
+	// budget, see SFU.SetSiteBudget); empty for none.
+	Site string
+	// Presenter marks the lecturer: its camera comes before other cameras
+	// in the allocation order.
+	Presenter bool
+	// OnActiveSpeaker reports the peer id of the room's current speaker
+	// ("" when nobody speaks), from the audio level header extension
+	// (optional). Called from the SFU's goroutines, in order with OnSignal.
+	OnActiveSpeaker func(peerID string)
+	// OnQuality reports changes of the peer's link quality (optional).
+	OnQuality func(Quality)
 }
 
 // Stats are counters for metrics, read atomically.
@@ -153,9 +165,11 @@ type SFU struct {
 	api *webrtc.API
 	st  *counters
 
-	mu     sync.Mutex
-	rooms  map[string]*Room
-	closed bool
+	mu    sync.Mutex
+	rooms map[string]*Room
+	// budgets are the sites' downlink budgets in bit/s (SetSiteBudget).
+	budgets map[string]uint64
+	closed  bool
 
 	// wg counts the peers' notifier goroutines, which may outlive Peer.Close
 	// by a moment (Close may be called from inside OnState).
