@@ -49,9 +49,14 @@ const (
 	layerStale = time.Second
 )
 
-// estimate is a subscriber's available downlink bandwidth, from its REMB.
+// estimate is a subscriber's available downlink bandwidth, and what the
+// allocator would send it if bandwidth were no object.
 type estimate struct {
 	bps atomic.Uint64 // 0: none received
+	// want is the bitrate of everything the allocator would like to send
+	// this subscriber (best layers it may have, and audio), in bit/s; the
+	// bandwidth estimator probes towards it when the estimate is lower.
+	want atomic.Uint64
 }
 
 // allocState is a video down-track's hysteresis state; owned by the peer's
