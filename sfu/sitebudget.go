@@ -22,9 +22,9 @@ type siteGroup struct {
 type siteMember struct {
 	demand uint64 // what the peer would use, bit/s (its est.want, capped by its estimate)
 	share  uint64
-	// counted: share was computed with a demand of this member's (a new
-	// member's first round recomputes at once).
-	counted bool
+	// reported: demand is the member's own (a new member's first round
+	// recomputes at once, rather than use a share computed without it).
+	reported bool
 }
 
 // siteRecompute: members tick every allocInterval each, at their own
@@ -42,7 +42,9 @@ func (g *siteGroup) share(p *Peer, demand uint64, now int64) (bps uint64, ok boo
 		return 0, false
 	}
 	m.demand = demand
-	if now-g.at >= int64(siteRecompute) || !m.counted {
+	first := !m.reported
+	m.reported = true
+	if now-g.at >= int64(siteRecompute) || first {
 		g.recomputeLocked(now)
 	}
 	return m.share, true
@@ -58,7 +60,7 @@ func (g *siteGroup) recomputeLocked(now int64) {
 	}
 	shares := waterFill(g.budget, demands)
 	for i, m := range ms {
-		m.share, m.counted = shares[i], true
+		m.share = shares[i]
 	}
 }
 
