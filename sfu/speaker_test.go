@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -178,6 +179,11 @@ func (c *testClient) publishWith(ctx context.Context, spec pubSpec) {
 				return uint8(e.ID)
 			}
 		}
+		if uri == spec.unknownExt {
+			// Not negotiated (the SFU refused it): a misbehaving
+			// publisher sends it anyway.
+			return 14
+		}
 		return 0
 	}
 	c.stopSend = make(chan struct{})
@@ -322,5 +328,65 @@ func TestActiveSpeaker(t *testing.T) {
 	waitFor(ctx, t, "late joiner told", func() bool { id, _ := logLate.last(); return id == "lecturer" })
 	if got := r.speaker.Load(); got == nil || got.id != "lecturer" {
 		t.Errorf("room speaker for the allocator: %v", got)
+	}
+}
+
+// BenchmarkHandlePacketAudioLevel is an audio packet's whole path with
+// the audio level extension read on the way.
+func BenchmarkHandlePacketAudioLevel(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
+			l := benchAudioTrack(n)
+			pkt := audioPacket(b, func(h *rtp.Header) {
+				h.Extension, h.ExtensionProfile = true, rtp.ExtensionProfileOneByte
+				_ = h.SetExtension(3, []byte{1, 2, 3}) // e.g. abs-send-time
+				_ = h.SetExtension(1, []byte{0x80 | 30})
+			})
+			b.ReportAllocs()
+			b.SetBytes(int64(len(pkt) * n))
+			var seq uint16
+			for b.Loop() {
+				seq++
+				pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+				l.handlePacket(pkt, int64(seq)*int64(20*time.Millisecond))
+			}
+		})
+	}
+}
+
+// benchAudioTrack is an Opus pubTrack whose audio level extension has id 1,
+// fanning out to n bound down-tracks.
+func benchAudioTrack(n int) *layer {
+	t := &pubTrack{
+		id: "audio", streamID: "lecturer", kind: webrtc.RTPCodecTypeAudio,
+		codec:    webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000}},
+		st:       &counters{},
+		done:     make(chan struct{}),
+		levelExt: 1,
+	}
+	l := newLayer(t, 0, nil, nil)
+	t.layers[0].Store(l)
+	downs := make([]*downTrack, n)
+	for i := range downs {
+		d := newDownTrack(t)
+		d.bound.Store(&binding{ssrc: uint32(1000 + i), pt: 111, w: &discardWriter{}})
+		downs[i] = d
+	}
+	t.downs.Store(&downs)
+	return l
+}
+
+func TestAudioLevelPathAllocatesNothing(t *testing.T) {
+	l := benchAudioTrack(10)
+	pkt := audioPacket(t, func(h *rtp.Header) {
+		h.Extension, h.ExtensionProfile = true, rtp.ExtensionProfileOneByte
+		_ = h.SetExtension(1, []byte{0x80 | 27})
+	})
+	l.handlePacket(pkt, 1)
+	if n := testing.AllocsPerRun(1000, func() { l.handlePacket(pkt, 2) }); n != 0 {
+		t.Errorf("audio packet with level: %.1f allocations", n)
+	}
+	if got := l.level.take(); got != 100 {
+		t.Errorf("level read on the path: %v, want 100", got)
 	}
 }
