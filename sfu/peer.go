@@ -60,6 +60,10 @@ type Peer struct {
 	sources map[string]Source
 
 	quality atomic.Int32 // Quality
+	qstate  qualityState // owned by allocLoop
+
+	presenter bool       // PeerOptions.Presenter
+	site      *siteGroup // nil: no site
 
 	stateMu            sync.Mutex
 	pubState, subState webrtc.PeerConnectionState
@@ -104,6 +108,7 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 		subT:      transport{name: TransportSub},
 	}
 	p.pref.Store(int32(opts.VideoPreference))
+	p.presenter = opts.Presenter
 	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
 	var err error
 	if p.sub, err = s.api.NewPeerConnection(cfg); err != nil {
@@ -117,6 +122,9 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 		}
 		p.watch(p.pub, &p.pubT)
 		p.pub.OnTrack(p.onTrack)
+	}
+	if opts.Site != "" {
+		p.site = s.joinSite(p, opts.Site)
 	}
 	return p, nil
 }
@@ -313,6 +321,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver)
 	t, existing := p.published[receiver]
 	if !existing {
 		t = newPubTrack(p, remote, receiver)
+		p.setupTrackLocked(t, remote, receiver)
 		p.published[receiver] = t
 	}
 	p.mu.Unlock()
@@ -383,7 +392,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		if !p.goTracked(func() { d.rtcpLoop(sender, p.sfu.st) }) {
 			return
 		}
-		if d.kind == webrtc.RTPCodecTypeVideo && !p.allocating {
+		if !p.allocating {
 			p.allocating = p.goTracked(p.allocLoop)
 		}
 	}
@@ -595,6 +604,9 @@ func (p *Peer) Close() error {
 	p.stateMu.Unlock()
 
 	p.room.removePeer(p)
+	if p.site != nil {
+		p.sfu.leaveSite(p, p.site)
+	}
 
 	p.subT.mu.Lock()
 	downs := p.downs
