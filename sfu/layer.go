@@ -37,6 +37,9 @@ type layer struct {
 	level levelMeter
 
 	hdr rtp.Header // owned by the reader goroutine
+	// twccBuf holds the transport-cc extension payload while forward
+	// writes one subscriber's copy (reader goroutine only).
+	twccBuf [2]byte
 }
 
 // ridRank orders the RID names browsers and the usual client libraries use,

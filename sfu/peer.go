@@ -49,6 +49,7 @@ type Peer struct {
 	// Video layer allocation for what p receives.
 	pref      atomic.Int32 // Preference
 	est       estimate
+	cc        congestion // transport-wide CC of the sub connection
 	allocKick chan struct{}
 	stop      chan struct{} // closed by Close: ends allocLoop
 
@@ -109,6 +110,7 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 	}
 	p.pref.Store(int32(opts.VideoPreference))
 	p.presenter = opts.Presenter
+	p.cc.init(&p.est, p.wantRate, p.startProbe)
 	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
 	var err error
 	if p.sub, err = s.api.NewPeerConnection(cfg); err != nil {
@@ -378,6 +380,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		d := newDownTrack(t)
 		d.log = p.log
 		d.est = &p.est
+		d.cc = &p.cc
 		if !t.addDown(d) {
 			continue // ended meanwhile
 		}
@@ -409,15 +412,9 @@ func (p *Peer) addSender(d *downTrack) (*webrtc.RTPSender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: add transceiver: %w", err)
 	}
-	codec := webrtc.RTPCodecParameters{RTPCodecCapability: d.codec}
-	// Advertise the feedback this SFU acts on, whatever the publisher's
-	// connection negotiated.
-	if d.kind == webrtc.RTPCodecTypeVideo {
-		codec.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"}}
-	} else {
-		codec.RTCPFeedback = nil
-	}
-	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{codec}); err != nil {
+	// Advertise the feedback this SFU acts on (and RTX), whatever the
+	// publisher's connection negotiated.
+	if err := tr.SetCodecPreferences(subCodecs(d.codec, d.kind, tr.Sender().GetParameters().Codecs)); err != nil {
 		p.log.Debug("codec preferences refused; offering all codecs", "codec", d.codec.MimeType, "err", err)
 	}
 	return tr.Sender(), nil
