@@ -292,7 +292,9 @@ func (p *Peer) budget(want uint64, now int64) (bps uint64, limited bool) {
 	return bps, true
 }
 
-// chooseLayer is the layer policy of one video down-track.
+// chooseLayer is the layer policy of one video down-track: cur is its
+// current target, avail the layers it may have (present, sending, within
+// its display cap), budget what the allocation order left it.
 func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLayers]uint64, limited bool, budget uint64, st *allocState, now int64) int32 {
 	lowest, highest := int32(noLayer), int32(noLayer)
 	for i := int32(maxLayers - 1); i >= 0; i-- {
@@ -308,9 +310,12 @@ func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLa
 		st.upSince, st.paused = 0, false
 		return noLayer
 	case pref == PreferLow:
-		st.upSince, st.paused = 0, false
-		return lowest
-	case !limited:
+		// Only the lowest layer, and only while it fits: video pauses
+		// before audio suffers, whatever the preference.
+		avail = [maxLayers]bool{}
+		avail[lowest], highest = true, lowest
+	}
+	if !limited {
 		st.upSince, st.paused = 0, false
 		return highest
 	}
