@@ -173,8 +173,11 @@ func TestPresenterAndSlidesFirst(t *testing.T) {
 	})
 	time.Sleep(rateBucket * rateBuckets) // let the rates be measured
 	viewer := join(t, r, "viewer", false)
-	// Audio 2 × ~140k, each camera ~260k: 650k holds the audio and one.
-	defer sendREMB(ctx, t, viewer, 650e3)()
+	// Room for the audio and one camera and a half.
+	defer sendREMB(ctx, t, viewer, func() float32 {
+		audio, v := measuredRates(r)
+		return float32(audio + v[0]*3/2)
+	})()
 
 	var before map[string]int
 	waitFor(ctx, t, "the presenter's camera", func() bool {
