@@ -160,8 +160,9 @@ func sortAlloc(items []allocItem) {
 // never paused; then each video track's lowest layer, in order, as far as
 // the budget goes; then, in the same order, each video track climbs to the
 // best layer that fits what it reserved and what is left, within the
-// limits of p's preference and of the size p displays it at. It also publishes what p would want with no limit
-// (est.want) and p's link quality.
+// limits of p's preference and of the size p displays it at. It also
+// publishes what p would want with no limit (est.want) and p's link
+// quality.
 func (p *Peer) allocate(now int64) {
 	p.subT.mu.Lock()
 	items := make([]allocItem, 0, len(p.downs))
