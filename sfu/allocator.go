@@ -160,8 +160,9 @@ func sortAlloc(items []allocItem) {
 // never paused; then each video track's lowest layer, in order, as far as
 // the budget goes; then, in the same order, each video track climbs to the
 // best layer that fits what it reserved and what is left, within the
-// limits of p's preference and of the size p displays it at. It also publishes what p would want with no limit
-// (est.want) and p's link quality.
+// limits of p's preference and of the size p displays it at. It also
+// publishes what p would want with no limit (est.want) and p's link
+// quality.
 func (p *Peer) allocate(now int64) {
 	p.subT.mu.Lock()
 	items := make([]allocItem, 0, len(p.downs))
@@ -292,7 +293,9 @@ func (p *Peer) budget(want uint64, now int64) (bps uint64, limited bool) {
 	return bps, true
 }
 
-// chooseLayer is the layer policy of one video down-track.
+// chooseLayer is the layer policy of one video down-track: cur is its
+// current target, avail the layers it may have (present, sending, within
+// its display cap), budget what the allocation order left it.
 func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLayers]uint64, limited bool, budget uint64, st *allocState, now int64) int32 {
 	lowest, highest := int32(noLayer), int32(noLayer)
 	for i := int32(maxLayers - 1); i >= 0; i-- {
@@ -308,9 +311,12 @@ func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLa
 		st.upSince, st.paused = 0, false
 		return noLayer
 	case pref == PreferLow:
-		st.upSince, st.paused = 0, false
-		return lowest
-	case !limited:
+		// Only the lowest layer, and only while it fits: video pauses
+		// before audio suffers, whatever the preference.
+		avail = [maxLayers]bool{}
+		avail[lowest], highest = true, lowest
+	}
+	if !limited {
 		st.upSince, st.paused = 0, false
 		return highest
 	}

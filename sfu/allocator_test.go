@@ -236,6 +236,38 @@ func TestVideoPausesBeforeAudioAndResumes(t *testing.T) {
 	}
 }
 
+// A Low subscriber gets the lowest layer whatever the estimate, but it
+// too pauses when even that does not fit next to the audio.
+func TestLowPreferenceStillPauses(t *testing.T) {
+	lecturer := &Peer{id: "lecturer", presenter: true}
+	r := rig{}
+	mic := r.track(lecturer, "mic", webrtc.RTPCodecTypeAudio, SourceMicrophone, []uint64{40e3})
+	cam := r.track(lecturer, "cam", webrtc.RTPCodecTypeVideo, SourceCamera, camRates)
+	p, ds := fakeSubscriber(mic, cam)
+	p.pref.Store(int32(PreferLow))
+	s := int64(time.Second)
+	p.est.bps.Store(5e6)
+	r.at(p, allocNow)
+	if got := ds[cam].fw.target.Load(); got != 0 {
+		t.Fatalf("5 Mbit/s: layer %d, want 0", got)
+	}
+	p.est.bps.Store(100e3)
+	r.at(p, allocNow+s)
+	if got := ds[cam].fw.target.Load(); got != noLayer {
+		t.Fatalf("100 kbit/s: layer %d, want paused", got)
+	}
+	p.est.bps.Store(5e6)
+	r.at(p, allocNow+2*s)
+	r.at(p, allocNow+2*s+int64(upHold))
+	if got := ds[cam].fw.target.Load(); got != 0 {
+		t.Fatalf("recovered: layer %d, want 0", got)
+	}
+	r.at(p, allocNow+2*s+int64(upHold)+int64(qualityHold))
+	if got := p.Quality(); got != QualityGood {
+		t.Errorf("low and getting it: quality %v", got)
+	}
+}
+
 func TestDisplaySizeCapsLayer(t *testing.T) {
 	lecturer := &Peer{id: "lecturer", presenter: true}
 	res := []uint32{320<<16 | 180, 640<<16 | 360, 1280<<16 | 720}

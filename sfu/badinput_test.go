@@ -268,13 +268,16 @@ func TestSimulcastGapUnderEstimate(t *testing.T) {
 	waitLayers(ctx, t, r, 2)
 	time.Sleep(rateBucket * rateBuckets) // let the layers' rates be measured
 	student := join(t, r, "student", false)
-	// Audio ~140k + q ~100k fit in 600k, audio + f ~740k do not.
-	defer sendREMB(ctx, t, student, 600e3)()
+	// Audio and q fit, audio and f do not.
+	defer sendREMB(ctx, t, student, func() float32 {
+		audio, v := measuredRates(r)
+		return float32(audio + (v[0]+v[2])/2)
+	})()
 	waitFor(ctx, t, "q", func() bool { return student.count(webrtc.RTPCodecTypeVideo) >= 30 && lastRID(student) == 'q' })
 	n := student.count(webrtc.RTPCodecTypeVideo)
 	time.Sleep(upHold + time.Second)
 	if got := ridsOf(student.received(webrtc.RTPCodecTypeVideo)[n:]); len(got) != 1 || got['q'] == 0 {
-		t.Errorf("under 600k with q and f: %v, want q", got)
+		t.Errorf("with room for q, not f: %v, want q", got)
 	}
 }
 

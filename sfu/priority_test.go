@@ -138,3 +138,66 @@ func TestSetTrackSourceErrors(t *testing.T) {
 		t.Error("ParseSource accepted an unknown name")
 	}
 }
+
+// videoByStream counts the video packets c received per stream id.
+func videoByStream(c *testClient) map[string]int {
+	streams := map[uint32]string{}
+	for _, r := range c.sub.GetReceivers() {
+		if tr := r.Track(); tr != nil && tr.Kind() == webrtc.RTPCodecTypeVideo {
+			streams[uint32(tr.SSRC())] = tr.StreamID()
+		}
+	}
+	got := map[string]int{}
+	for _, p := range c.received(webrtc.RTPCodecTypeVideo) {
+		got[streams[p.trackSSR]]++
+	}
+	return got
+}
+
+// With room for only one camera next to the audio, a subscriber gets the
+// presenter's camera, though the other publisher's id sorts first; when
+// that publisher's track is re-declared as slides, the slides win.
+func TestPresenterAndSlidesFirst(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 100*time.Millisecond)
+	r := s.Room("priority")
+	lecturer := joinWith(t, r, "lecturer", true, clientOpts{peer: func(o *PeerOptions) { o.Presenter = true }})
+	student := join(t, r, "aaa-student", true)
+	lecturer.publishWith(ctx, pubSpec{videoID: "cam"})
+	student.publishWith(ctx, pubSpec{videoID: "cam"})
+	waitFor(ctx, t, "four tracks", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.tracks) == 4
+	})
+	time.Sleep(rateBucket * rateBuckets) // let the rates be measured
+	viewer := join(t, r, "viewer", false)
+	// Room for the audio and one camera and a half.
+	defer sendREMB(ctx, t, viewer, func() float32 {
+		audio, v := measuredRates(r)
+		return float32(audio + v[0]*3/2)
+	})()
+
+	var before map[string]int
+	waitFor(ctx, t, "the presenter's camera", func() bool {
+		before = videoByStream(viewer)
+		return before["lecturer"] >= 100
+	})
+	time.Sleep(upHold + time.Second)
+	after := videoByStream(viewer)
+	if n := after["aaa-student"] - before["aaa-student"]; n > 0 {
+		t.Errorf("the other camera got %d packets with room for one", n)
+	}
+	waitFor(ctx, t, "weak quality", func() bool { return viewer.peer.Quality() == QualityWeak })
+
+	if err := student.peer.SetTrackSource("cam", SourceScreen); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "the slides", func() bool { return videoByStream(viewer)["aaa-student"] >= 100 })
+	mid := videoByStream(viewer)
+	time.Sleep(time.Second)
+	if n := videoByStream(viewer)["lecturer"] - mid["lecturer"]; n > 0 {
+		t.Errorf("the presenter's camera still got %d packets after the slides took its place", n)
+	}
+}

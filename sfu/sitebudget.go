@@ -122,6 +122,11 @@ func (s *SFU) SetSiteBudget(site string, bps uint64) {
 		s.sites[site] = g
 	}
 	g.mu.Lock()
+	if g.budget == bps {
+		g.mu.Unlock()
+		s.mu.Unlock()
+		return
+	}
 	g.budget = bps
 	g.at = 0 // recompute at the next round
 	peers := make([]*Peer, 0, len(g.members))

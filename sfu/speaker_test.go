@@ -390,3 +390,48 @@ func TestAudioLevelPathAllocatesNothing(t *testing.T) {
 		t.Errorf("level read on the path: %v, want 100", got)
 	}
 }
+
+// The detector starts with the first track that has levels and ends when
+// the room empties, or when it closes (CloseRoom waits for it).
+func TestSpeakerDetectorLifetime(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 0)
+	running := func(r *Room) bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.speakerRunning
+	}
+	var lv atomic.Uint32
+	lv.Store(loud)
+
+	r := s.Room("lifetime")
+	lecturer := join(t, r, "lecturer", true)
+	if running(r) {
+		t.Fatal("detector running before any track")
+	}
+	lecturer.publishWith(ctx, pubSpec{level: &lv})
+	waitFor(ctx, t, "detector running", func() bool { return running(r) })
+	waitFor(ctx, t, "speaker", func() bool { return r.speaker.Load() != nil })
+	lecturer.leave()
+	waitFor(ctx, t, "detector ended with the last peer", func() bool { return !running(r) })
+	if r.speaker.Load() != nil {
+		t.Error("speaker kept in an empty room")
+	}
+
+	r2 := s.Room("closing")
+	lecturer2 := join(t, r2, "lecturer", true)
+	lecturer2.publishWith(ctx, pubSpec{level: &lv})
+	waitFor(ctx, t, "detector running", func() bool { return running(r2) })
+	s.CloseRoom("closing")
+	done := make(chan struct{})
+	go func() {
+		r2.speakerWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("detector still running after CloseRoom")
+	}
+}
