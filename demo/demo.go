@@ -48,13 +48,21 @@ type Summary struct {
 	Series schedule.Series
 }
 
-// Sites are the four participating institutions.
+// Sites are the four participating institutions, with the links measured
+// before installation: the two classrooms on narrow links get a downlink
+// budget that their students share; the others have no budget.
 func Sites() []schedule.Site {
 	return []schedule.Site{
-		{ID: "osh", Name: "Osh", Institution: "Border Service Training Centre", TimeZone: "Asia/Bishkek"},
-		{ID: "bishkek", Name: "Bishkek", Institution: "Border Guard Faculty, Military Institute", TimeZone: "Asia/Bishkek"},
-		{ID: "rezekne", Name: "Rezekne", Institution: "State Border Guard College", TimeZone: "Europe/Riga"},
-		{ID: "riga", Name: "Riga", Institution: "Riga Technical University", TimeZone: "Europe/Riga"},
+		{ID: "osh", Name: "Osh", Institution: "Border Service Training Centre", TimeZone: "Asia/Bishkek",
+			NetworkNotes: "Classroom link 6 Mbit/s down, 2 up (radio relay to Bishkek); 180 ms to Riga. Downlink budget 6000 kbit/s.",
+			DownlinkKbps: 6000},
+		{ID: "bishkek", Name: "Bishkek", Institution: "Border Guard Faculty, Military Institute", TimeZone: "Asia/Bishkek",
+			NetworkNotes: "Campus fibre, 100 Mbit/s; no budget needed."},
+		{ID: "rezekne", Name: "Rezekne", Institution: "State Border Guard College", TimeZone: "Europe/Riga",
+			NetworkNotes: "Classroom link 8 Mbit/s down, 2 up, shared with the college office; behind NAT. Downlink budget 8000 kbit/s.",
+			DownlinkKbps: 8000},
+		{ID: "riga", Name: "Riga", Institution: "Riga Technical University", TimeZone: "Europe/Riga",
+			NetworkNotes: "University network, 1 Gbit/s; no budget needed."},
 	}
 }
 

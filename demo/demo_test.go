@@ -61,9 +61,14 @@ func TestSeedCreatesTheDemoAndIsIdempotent(t *testing.T) {
 	if len(sites) != len(wantSites) {
 		t.Fatalf("%d sites, want 4", len(sites))
 	}
+	// The narrow classroom links have budgets that their notes explain.
+	wantBudget := map[string]int{"osh": 6000, "rezekne": 8000}
 	for _, s := range sites {
 		if w := wantSites[s.ID]; s.Institution != w[0] || s.TimeZone != w[1] {
 			t.Errorf("site %+v, want %v", s, w)
+		}
+		if s.DownlinkKbps != wantBudget[s.ID] || s.NetworkNotes == "" {
+			t.Errorf("site %s: budget %d kbit/s, notes %q; want %d and notes", s.ID, s.DownlinkKbps, s.NetworkNotes, wantBudget[s.ID])
 		}
 	}
 

@@ -21,6 +21,10 @@ type Site struct {
 	TimeZone    string `json:"timeZone"` // IANA name, e.g. Asia/Bishkek
 	// NetworkNotes is free text about the site's link (up to 2,000 characters).
 	NetworkNotes string `json:"networkNotes"`
+	// DownlinkKbps is the downlink budget of the site's link in kbit/s,
+	// shared by everyone receiving media there; 0 means no budget. Records
+	// written before the field existed read as 0.
+	DownlinkKbps int `json:"downlinkKbps"`
 }
 
 // State is where a lecture is in its life.

@@ -99,10 +99,43 @@ func TestSites(t *testing.T) {
 		{ID: "osh", Name: "", Institution: "x", TimeZone: "Asia/Bishkek"},
 		{ID: "osh", Name: "Osh", Institution: "x", TimeZone: "Asia/Nowhere"},
 		{ID: "osh", Name: "Osh", Institution: "x", TimeZone: ""},
+		{ID: "osh", Name: "Osh", Institution: "x", TimeZone: "Asia/Bishkek", DownlinkKbps: -1},
+		{ID: "osh", Name: "Osh", Institution: "x", TimeZone: "Asia/Bishkek", DownlinkKbps: MaxDownlinkKbps + 1},
 	} {
 		if err := s.PutSite(ctx, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("PutSite(%+v) = %v, want ErrInvalid", bad, err)
 		}
+	}
+}
+
+// TestSiteDownlinkBudget checks that the budget is stored, and that a site
+// written before the field existed still reads (as no budget).
+func TestSiteDownlinkBudget(t *testing.T) {
+	ctx := context.Background()
+	s, srv := newStore(t, nil)
+	in := Site{ID: "rezekne", Name: "Rezekne", Institution: "State Border Guard College", TimeZone: "Europe/Riga", DownlinkKbps: 8000}
+	if err := s.PutSite(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Site(ctx, "rezekne")
+	if err != nil || got != in {
+		t.Fatalf("Site(rezekne) = %+v, %v; want %+v", got, err, in)
+	}
+	if err := s.PutSite(ctx, Site{ID: "rezekne", Name: "Rezekne", Institution: "x", TimeZone: "Europe/Riga", DownlinkKbps: MaxDownlinkKbps}); err != nil {
+		t.Fatalf("the largest budget: %v", err)
+	}
+	old := `{"id":"bishkek","name":"Bishkek","institution":"Military Institute","timeZone":"Asia/Bishkek","networkNotes":"2 Mbit/s"}`
+	if err := srv.Client.HSet(ctx, keySites, "bishkek", old).Err(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Site(ctx, "bishkek")
+	if err != nil || b.DownlinkKbps != 0 || b.NetworkNotes != "2 Mbit/s" {
+		t.Fatalf("old record: %+v, %v", b, err)
+	}
+	var invalid *InvalidError
+	err = s.PutSite(ctx, Site{ID: "osh", Name: "Osh", Institution: "x", TimeZone: "Asia/Bishkek", DownlinkKbps: -5})
+	if !errors.As(err, &invalid) || invalid.Field != "downlinkKbps" {
+		t.Fatalf("negative budget: %v, want an InvalidError for downlinkKbps", err)
 	}
 }
 

@@ -24,6 +24,10 @@ var siteIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 // maxNotesRunes bounds Site.NetworkNotes.
 const maxNotesRunes = 2000
 
+// MaxDownlinkKbps bounds Site.DownlinkKbps: 10 Gbit/s is more than any
+// classroom link, and keeps the value far from overflowing in bit/s.
+const MaxDownlinkKbps = 10_000_000
+
 // PutSite creates or replaces a site.
 func (s *Store) PutSite(ctx context.Context, site Site) error {
 	site.Name = strings.TrimSpace(site.Name)
@@ -46,6 +50,9 @@ func (s *Store) PutSite(ctx context.Context, site Site) error {
 	}
 	if n := utf8.RuneCountInString(site.NetworkNotes); n > maxNotesRunes || !utf8.ValidString(site.NetworkNotes) {
 		return invalid("networkNotes", "networkNotes must be at most %d characters", maxNotesRunes)
+	}
+	if site.DownlinkKbps < 0 || site.DownlinkKbps > MaxDownlinkKbps {
+		return invalid("downlinkKbps", "downlinkKbps must be from 0 (no budget) to %d kbit/s", MaxDownlinkKbps)
 	}
 	js, err := json.Marshal(site)
 	if err != nil {

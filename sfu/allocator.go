@@ -59,11 +59,13 @@ type estimate struct {
 	want atomic.Uint64
 }
 
-// allocState is a video down-track's hysteresis state; owned by the peer's
-// allocation goroutine.
+// allocState is a video down-track's allocation state. The hysteresis
+// fields are owned by the peer's allocation goroutine; display is written
+// by SetDisplaySize.
 type allocState struct {
 	upSince int64 // when the estimate first allowed the next layer up; 0 = not
 	paused  bool  // video stopped because no layer fitted the estimate
+	display displaySize
 }
 
 // SetVideoPreference changes what video p receives; it takes effect at
@@ -98,41 +100,202 @@ func (p *Peer) allocLoop() {
 	}
 }
 
-// allocate chooses a layer for each video down-track of p. The estimate is
-// shared out in track order: each gets the best layer that fits what the
-// previous ones left.
-func (p *Peer) allocate(now int64) {
-	p.subT.mu.Lock()
-	downs := make([]*downTrack, 0, len(p.downs))
-	for _, s := range p.downs {
-		if s.down.kind == webrtc.RTPCodecTypeVideo {
-			downs = append(downs, s.down)
-		}
-	}
-	p.subT.mu.Unlock()
-	slices.SortFunc(downs, func(a, b *downTrack) int { return strings.Compare(a.streamID+a.id, b.streamID+b.id) })
+// Allocation classes: the order in which a subscriber's budget is spent
+// when it is short. Within a class, tracks go in a stable order (stream id,
+// then track id).
+const (
+	classSpeakerAudio    = iota // the room's current speaker
+	classAudio                  // every other microphone
+	classScreen                 // slides
+	classPresenterCamera        // the lecturer's camera
+	classCamera                 // other cameras
+)
 
-	pref := Preference(p.pref.Load())
-	budget := p.est.bps.Load()
-	limited := budget > 0
-	for _, d := range downs {
-		var rates [maxLayers]uint64
-		var avail [maxLayers]bool
-		for i := range maxLayers {
-			if l := d.src.layer(int32(i)); l != nil && now-l.lastAt.Load() < int64(layerStale) {
-				avail[i] = true
-				rates[i] = l.rate.bps(now)
-			}
+// allocClass places d in the allocation order; speaker is the room's
+// current speaker (nil: none).
+func allocClass(d *downTrack, speaker *Peer) int {
+	t := d.src
+	if d.kind != webrtc.RTPCodecTypeVideo {
+		if speaker != nil && t.pub == speaker {
+			return classSpeakerAudio
 		}
-		next := chooseLayer(pref, d.fw.target.Load(), avail, rates, limited, budget, &d.alloc, now)
-		d.setLayer(next)
-		if next != noLayer && limited {
-			budget -= min(budget, rates[next])
-		}
+		return classAudio
 	}
+	switch {
+	case Source(t.source.Load()) == SourceScreen:
+		return classScreen
+	case t.pub != nil && t.pub.presenter:
+		return classPresenterCamera
+	}
+	return classCamera
 }
 
-// chooseLayer is the layer policy of one video down-track.
+// allocItem is one down-track as the allocator sees it in one round.
+type allocItem struct {
+	d     *downTrack
+	class int
+	avail [maxLayers]bool   // layers present, sending and not above the display cap
+	rates [maxLayers]uint64 // their measured bitrates
+	best  int32             // layer it would get were bandwidth no object
+	// reserved is the rate of its lowest layer, set aside for it in the
+	// first pass.
+	reserved uint64
+}
+
+// sortAlloc puts items in allocation order.
+func sortAlloc(items []allocItem) {
+	slices.SortFunc(items, func(a, b allocItem) int {
+		if a.class != b.class {
+			return a.class - b.class
+		}
+		if c := strings.Compare(a.d.streamID, b.d.streamID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.d.id, b.d.id)
+	})
+}
+
+// allocate shares p's budget out among the tracks it receives, in
+// allocation order (allocClass): audio first, at its measured rate and
+// never paused; then each video track's lowest layer, in order, as far as
+// the budget goes; then, in the same order, each video track climbs to the
+// best layer that fits what it reserved and what is left, within the
+// limits of p's preference and of the size p displays it at. It also
+// publishes what p would want with no limit (est.want) and p's link
+// quality.
+func (p *Peer) allocate(now int64) {
+	p.subT.mu.Lock()
+	items := make([]allocItem, 0, len(p.downs))
+	for _, s := range p.downs {
+		items = append(items, allocItem{d: s.down})
+	}
+	p.subT.mu.Unlock()
+
+	var speaker *Peer
+	if p.room != nil {
+		speaker = p.room.speaker.Load()
+	}
+	pref := Preference(p.pref.Load())
+	var want uint64
+	for i := range items {
+		it := &items[i]
+		it.class = allocClass(it.d, speaker)
+		if it.d.kind != webrtc.RTPCodecTypeVideo {
+			if l := it.d.src.layer(0); l != nil {
+				it.rates[0] = l.rate.bps(now)
+			}
+			want += it.rates[0]
+			continue
+		}
+		var res [maxLayers]uint32
+		for j := range int32(maxLayers) {
+			if l := it.d.src.layer(j); l != nil && now-l.lastAt.Load() < int64(layerStale) {
+				it.avail[j] = true
+				it.rates[j] = l.rate.bps(now)
+				res[j] = l.res.Load()
+			}
+		}
+		w, h := it.d.alloc.display.get()
+		for j := displayCap(it.avail, res, w, h) + 1; j < maxLayers; j++ {
+			it.avail[j] = false
+		}
+		it.best = bestLayer(pref, it.avail)
+		if it.best != noLayer {
+			// With the margin: the estimate must clear it before the
+			// allocator climbs to that layer.
+			want += uint64(float64(it.rates[it.best]) * upMargin)
+		}
+	}
+	p.est.want.Store(want)
+	sortAlloc(items)
+
+	// Pass 1, in order: audio at its measured rate (never paused, see
+	// docs/sfu.md), then each video track's lowest layer if it fits, so a
+	// track ranked higher cannot leave one ranked lower with nothing just
+	// to climb a layer.
+	left, limited := p.budget(want, now)
+	for i := range items {
+		it := &items[i]
+		rate := it.rates[0]
+		if it.d.kind == webrtc.RTPCodecTypeVideo {
+			low := bestLayer(PreferLow, it.avail)
+			if pref == PreferAudioOnly || low == noLayer {
+				continue
+			}
+			rate = it.rates[low]
+			if limited && rate > left {
+				continue
+			}
+			it.reserved = rate
+		}
+		left -= min(left, rate)
+	}
+	// Pass 2, in order: each video track gets the best layer that fits
+	// what it reserved and what is still left.
+	q := newQualityTally(pref)
+	for i := range items {
+		it := &items[i]
+		if it.d.kind != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		budget := left + it.reserved
+		next := chooseLayer(pref, it.d.fw.target.Load(), it.avail, it.rates, limited, budget, &it.d.alloc, now)
+		it.d.setLayer(next)
+		if next != noLayer {
+			budget -= min(budget, it.rates[next])
+		}
+		left = budget
+		q.add(it.best, next)
+	}
+	p.noteQuality(q.result(), now)
+}
+
+// bestLayer is the layer a video track would get with unlimited bandwidth.
+func bestLayer(pref Preference, avail [maxLayers]bool) int32 {
+	switch pref {
+	case PreferAudioOnly:
+		return noLayer
+	case PreferLow:
+		for i := range int32(maxLayers) {
+			if avail[i] {
+				return i
+			}
+		}
+		return noLayer
+	}
+	for i := int32(maxLayers - 1); i >= 0; i-- {
+		if avail[i] {
+			return i
+		}
+	}
+	return noLayer
+}
+
+// budget is what p may receive now: its own bandwidth estimate, lowered to
+// its share of its site's budget. limited is false when neither applies.
+func (p *Peer) budget(want uint64, now int64) (bps uint64, limited bool) {
+	est := p.est.bps.Load()
+	bps, limited = est, est > 0
+	if p.site == nil {
+		return bps, limited
+	}
+	demand := want
+	if limited {
+		demand = min(want, est)
+	}
+	share, ok := p.site.share(p, demand, now)
+	if !ok {
+		return bps, limited
+	}
+	if !limited || share < bps {
+		bps = share
+	}
+	return bps, true
+}
+
+// chooseLayer is the layer policy of one video down-track: cur is its
+// current target, avail the layers it may have (present, sending, within
+// its display cap), budget what the allocation order left it.
 func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLayers]uint64, limited bool, budget uint64, st *allocState, now int64) int32 {
 	lowest, highest := int32(noLayer), int32(noLayer)
 	for i := int32(maxLayers - 1); i >= 0; i-- {
@@ -148,9 +311,12 @@ func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLa
 		st.upSince, st.paused = 0, false
 		return noLayer
 	case pref == PreferLow:
-		st.upSince, st.paused = 0, false
-		return lowest
-	case !limited:
+		// Only the lowest layer, and only while it fits: video pauses
+		// before audio suffers, whatever the preference.
+		avail = [maxLayers]bool{}
+		avail[lowest], highest = true, lowest
+	}
+	if !limited {
 		st.upSince, st.paused = 0, false
 		return highest
 	}

@@ -234,3 +234,130 @@ func minSeq(pkts []rxPacket) uint16 {
 	}
 	return m
 }
+
+// A publisher whose simulcast has only the middle layer: every subscriber
+// still gets video, from the layer that exists.
+func TestSimulcastOnlyMiddleLayer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 100*time.Millisecond)
+	r := s.Room("only-h")
+	lecturer := join(t, r, "lecturer", true)
+	lecturer.publishSimulcast(ctx, []string{"h"})
+	waitLayers(ctx, t, r, 1)
+	low := joinWith(t, r, "low", false, clientOpts{pref: PreferLow})
+	auto := join(t, r, "auto", false)
+	for _, c := range []*testClient{low, auto} {
+		waitFor(ctx, t, c.name+" media", func() bool { return c.count(webrtc.RTPCodecTypeVideo) >= 50 })
+		if got := ridsOf(c.received(webrtc.RTPCodecTypeVideo)); len(got) != 1 || got['h'] == 0 {
+			t.Errorf("%s got layers %v, want only h", c.name, got)
+		}
+		checkContinuous(t, c.name, c.received(webrtc.RTPCodecTypeVideo))
+	}
+}
+
+// With only q and f, an estimate between them gives q: auto picks among
+// the layers that exist.
+func TestSimulcastGapUnderEstimate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 100*time.Millisecond)
+	r := s.Room("gap")
+	lecturer := join(t, r, "lecturer", true)
+	lecturer.publishSimulcast(ctx, []string{"q", "f"})
+	waitLayers(ctx, t, r, 2)
+	time.Sleep(rateBucket * rateBuckets) // let the layers' rates be measured
+	student := join(t, r, "student", false)
+	// Audio and q fit, audio and f do not.
+	defer sendREMB(ctx, t, student, func() float32 {
+		audio, v := measuredRates(r)
+		return float32(audio + (v[0]+v[2])/2)
+	})()
+	waitFor(ctx, t, "q", func() bool { return student.count(webrtc.RTPCodecTypeVideo) >= 30 && lastRID(student) == 'q' })
+	n := student.count(webrtc.RTPCodecTypeVideo)
+	time.Sleep(upHold + time.Second)
+	if got := ridsOf(student.received(webrtc.RTPCodecTypeVideo)[n:]); len(got) != 1 || got['q'] == 0 {
+		t.Errorf("with room for q, not f: %v, want q", got)
+	}
+}
+
+// A publisher offering header extensions the SFU does not know (and
+// putting them on every packet): they are not negotiated, not forwarded,
+// and media flows.
+func TestUnknownHeaderExtensionIgnored(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 100*time.Millisecond)
+	r := s.Room("ext")
+	lecturer := join(t, r, "lecturer", true)
+	student := join(t, r, "student", false)
+	lecturer.publishWith(ctx, pubSpec{videoID: "cam", unknownExt: unknownExtURI})
+	waitFor(ctx, t, "media", func() bool {
+		return student.count(webrtc.RTPCodecTypeVideo) >= 50 && student.count(webrtc.RTPCodecTypeAudio) >= 50
+	})
+	if strings.Contains(lecturer.pub.RemoteDescription().SDP, unknownExtURI) {
+		t.Error("the SFU's answer accepted the unknown extension")
+	}
+	for _, p := range student.received(webrtc.RTPCodecTypeAudio)[:50] {
+		if p.payload[0] != 'a' {
+			t.Fatalf("audio payload damaged: %x", p.payload[:4])
+		}
+	}
+}
+
+// Without the audio level extension there is no speaker, and nothing
+// breaks.
+func TestNoAudioLevelNoSpeaker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 100*time.Millisecond)
+	r := s.Room("no-levels")
+	var logS speakerLog
+	lecturer := join(t, r, "lecturer", true)
+	student := joinWith(t, r, "student", false, logS.opts())
+	lecturer.publish(ctx)
+	waitFor(ctx, t, "audio", func() bool { return student.count(webrtc.RTPCodecTypeAudio) >= 100 })
+	time.Sleep(speakerHold + 2*speakerInterval)
+	if ids := logS.get(); len(ids) != 0 {
+		t.Errorf("speakers reported without levels: %q", ids)
+	}
+	r.mu.Lock()
+	running := r.speakerRunning
+	r.mu.Unlock()
+	if running {
+		t.Error("speaker detector running with no levels to read")
+	}
+}
+
+// Absurd display sizes and ids the subscriber does not receive change
+// nothing harmful: video keeps flowing, on some layer.
+func TestSetDisplaySizeBadInput(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
+	defer cancel()
+	s := newTestSFU(t, 100*time.Millisecond)
+	r := s.Room("display-bad")
+	lecturer := join(t, r, "lecturer", true)
+	lecturer.publishSimulcast(ctx, simRIDs)
+	waitLayers(ctx, t, r, 3)
+	student := join(t, r, "student", false)
+	waitFor(ctx, t, "video", func() bool { return student.count(webrtc.RTPCodecTypeVideo) >= 30 })
+	tr := r.videoTrack()
+	for _, c := range []struct {
+		stream, track string
+		w, h          int
+	}{
+		{tr.streamID, tr.id, -1, -1},
+		{tr.streamID, tr.id, 1 << 62, 1 << 62},
+		{tr.streamID, tr.id, -1 << 62, 5},
+		{tr.streamID, tr.id, 0, 1},
+		{"nobody", tr.id, 10, 10},
+		{tr.streamID, "nothing", 10, 10},
+		{"", "", 0, 0},
+		{tr.streamID, "audio", 10, 10}, // an audio track: no layers to cap
+	} {
+		student.peer.SetDisplaySize(c.stream, c.track, c.w, c.h)
+	}
+	n := student.count(webrtc.RTPCodecTypeVideo)
+	waitFor(ctx, t, "video after bad sizes", func() bool { return student.count(webrtc.RTPCodecTypeVideo) >= n+50 })
+	checkContinuous(t, "student", student.received(webrtc.RTPCodecTypeVideo))
+}

@@ -35,9 +35,15 @@ type downTrack struct {
 	// and the allocator's hysteresis state.
 	fw    forwarder
 	alloc allocState
-	// est is the subscriber's bandwidth estimate, updated from its REMB;
-	// nil in benchmarks.
+	// est is the subscriber's bandwidth estimate, updated from its REMB
+	// when no transport-wide feedback comes; nil in benchmarks.
 	est *estimate
+	// cc is the subscriber's transport-wide sequence and estimator; nil in
+	// benchmarks.
+	cc *congestion
+	// rtxSeq numbers the packets sent on the RTX SSRC (retransmissions
+	// and probe padding, from two goroutines).
+	rtxSeq atomic.Uint32
 }
 
 // binding is what Bind negotiated: immutable, replaced as a whole.
@@ -45,6 +51,11 @@ type binding struct {
 	ssrc uint32
 	pt   uint8
 	w    webrtc.TrackLocalWriter
+	// twccID is the transport-cc header extension's id (0: not
+	// negotiated); rtxSSRC and rtxPT are set if RTX was.
+	twccID  uint8
+	rtxPT   uint8
+	rtxSSRC uint32
 }
 
 func newDownTrack(src *pubTrack) *downTrack {
@@ -65,7 +76,11 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if !ok {
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
-	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), w: ctx.WriteStream()})
+	twccID, rtxSSRC, rtxPT := negotiated(ctx, codec)
+	d.bound.Store(&binding{
+		ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), w: ctx.WriteStream(),
+		twccID: twccID, rtxSSRC: rtxSSRC, rtxPT: rtxPT,
+	})
 	// The subscriber can decode nothing until the next keyframe.
 	if d.kind == webrtc.RTPCodecTypeVideo {
 		d.requestKeyframe()
@@ -122,6 +137,7 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 	buf := make([]byte, 1500)
 	scratch := make([]byte, cacheSlotSize)
 	var hdr rtp.Header
+	var ext [2]byte
 	budget := newNACKBudget(time.Now())
 	errs := 0
 	for {
@@ -141,6 +157,9 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 			continue
 		}
 		errs = 0
+		if d.cc != nil {
+			d.cc.onRTCP(buf[:n], time.Now())
+		}
 		pkts, err := rtcp.Unmarshal(buf[:n])
 		if err != nil {
 			st.rtcpErrors.Add(1)
@@ -151,7 +170,10 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.requestKeyframe()
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				if d.est != nil && p.Bitrate > 0 {
+				// Transport-wide feedback, when it comes, is the better
+				// estimate (browsers stop sending REMB once it is
+				// negotiated).
+				if d.est != nil && p.Bitrate > 0 && (d.cc == nil || !d.cc.active(time.Now())) {
 					d.est.bps.Store(uint64(p.Bitrate))
 				}
 			case *rtcp.TransportLayerNack:
@@ -159,10 +181,10 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 				// NackPair.Range would take a closure, which escapes:
 				// walk the pairs by hand to stay allocation-free.
 				for _, np := range p.Nacks {
-					d.resend(np.PacketID, scratch, &hdr, &budget, st)
+					d.resend(np.PacketID, scratch, ext[:], &hdr, &budget, st)
 					for i := range uint16(16) {
 						if np.LostPackets&(1<<i) != 0 {
-							d.resend(np.PacketID+i+1, scratch, &hdr, &budget, st)
+							d.resend(np.PacketID+i+1, scratch, ext[:], &hdr, &budget, st)
 						}
 					}
 				}
@@ -179,8 +201,9 @@ func (d *downTrack) logger() *slog.Logger {
 }
 
 // resend writes the cached packet seq to this subscriber again, if the
-// retransmission budget allows.
-func (d *downTrack) resend(seq uint16, scratch []byte, hdr *rtp.Header, budget *nackBudget, st *counters) {
+// retransmission budget allows: on the RTX SSRC if negotiated, else on the
+// media SSRC. ext is the buffer of the transport-cc extension.
+func (d *downTrack) resend(seq uint16, scratch, ext []byte, hdr *rtp.Header, budget *nackBudget, st *counters) {
 	b := d.bound.Load()
 	if b == nil {
 		return
@@ -210,6 +233,20 @@ func (d *downTrack) resend(seq uint16, scratch []byte, hdr *rtp.Header, budget *
 	hdr.Timestamp += tsOff
 	hdr.SSRC = b.ssrc
 	hdr.PayloadType = b.pt
+	if b.rtxPT != 0 {
+		// RFC 4588: the original sequence number, then the original
+		// payload. The two bytes before the payload held the parsed
+		// header, so the RTX payload is built in place.
+		off := cap(scratch) - cap(payload)
+		payload = scratch[off-2 : off+len(payload)]
+		payload[0], payload[1] = byte(seq>>8), byte(seq)
+		hdr.SSRC = b.rtxSSRC
+		hdr.PayloadType = b.rtxPT
+		hdr.SequenceNumber = uint16(d.rtxSeq.Add(1))
+	}
+	if b.twccID != 0 && d.cc != nil {
+		setTWCC(hdr, b.twccID, d.cc.stamp(hdr.MarshalSize()+twccExtBytes+len(payload), micros(time.Now())), ext)
+	}
 	if _, err := b.w.WriteRTP(hdr, payload); err == nil {
 		st.nacksServed.Add(1)
 	}

@@ -186,6 +186,14 @@ func forward(downs []*downTrack, l *layer, hdr *rtp.Header, payload []byte, key 
 	seq, ts := hdr.SequenceNumber, hdr.Timestamp
 	idx := int32(l.idx)
 	n := 0
+	// Send times for the transport-wide history: the packet's arrival,
+	// taken once (a clock read per subscriber would cost more than the
+	// rest of the loop); each subscriber's position in the fan-out is
+	// stable, so its offset cancels out of the delay trend.
+	ccNow := now / 1e3
+	// Bytes each stamped copy puts on the wire (before SRTP): the header
+	// has no extension but the one stamped.
+	ccSize := 12 + 4*len(hdr.CSRC) + twccExtBytes + len(payload)
 	for _, d := range downs {
 		b := d.bound.Load()
 		if b == nil {
@@ -205,8 +213,14 @@ func forward(downs []*downTrack, l *layer, hdr *rtp.Header, payload []byte, key 
 		}
 		hdr.SSRC = b.ssrc
 		hdr.PayloadType = b.pt
+		if b.twccID != 0 && d.cc != nil {
+			setTWCC(hdr, b.twccID, d.cc.stamp(ccSize, ccNow), l.twccBuf[:])
+		}
 		if _, err := b.w.WriteRTP(hdr, payload); err == nil {
 			n++
+		}
+		if hdr.Extension {
+			clearExtensions(hdr)
 		}
 	}
 	hdr.SequenceNumber, hdr.Timestamp = seq, ts

@@ -29,8 +29,17 @@ type layer struct {
 	kf       *keyframer // nil for audio
 	rate     rateMeter
 	lastAt   atomic.Int64 // arrival of the last packet (Unix ns)
+	// res is the layer's resolution, width<<16 | height, from its last
+	// keyframe; 0 while unknown (not VP8, or no keyframe yet).
+	res atomic.Uint32
+	// level accumulates the audio level of an audio layer's packets for
+	// the room's speaker detector, which swaps it out (see speaker.go).
+	level levelMeter
 
 	hdr rtp.Header // owned by the reader goroutine
+	// twccBuf holds the transport-cc extension payload while forward
+	// writes one subscriber's copy (reader goroutine only).
+	twccBuf [2]byte
 }
 
 // ridRank orders the RID names browsers and the usual client libraries use,
@@ -102,12 +111,21 @@ func (l *layer) handlePacket(pkt []byte, now int64) {
 	t.st.packetsIn.Add(1)
 	l.rate.add(now, len(pkt))
 	l.lastAt.Store(now)
+	if t.levelExt != 0 {
+		// Before parseForForward, which drops the extensions.
+		l.level.add(pkt, t.levelExt)
+	}
 	payload, ok := parseForForward(&l.hdr, pkt)
 	if !ok {
 		return
 	}
 	l.cache.store(l.hdr.SequenceNumber, pkt)
 	key := t.kind == webrtc.RTPCodecTypeVideo && isKeyframe(t.codecKind, payload)
+	if key && t.codecKind == codecVP8 {
+		if w, h, ok := vp8Resolution(payload); ok {
+			l.res.Store(uint32(w)<<16 | uint32(h))
+		}
+	}
 	n := forward(*t.downs.Load(), l, &l.hdr, payload, key, now)
 	if n > 0 {
 		t.st.packetsForwarded.Add(uint64(n))

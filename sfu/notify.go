@@ -8,8 +8,10 @@ import "sync"
 // stalls negotiation or media, and a callback may call back into the Peer
 // (even Close) without deadlocking on a lock the SFU holds.
 type notifier struct {
-	onSignal func(Signal)
-	onState  func(PeerState)
+	onSignal  func(Signal)
+	onState   func(PeerState)
+	onQuality func(Quality)
+	onSpeaker func(string)
 
 	mu     sync.Mutex
 	queue  []event
@@ -18,17 +20,36 @@ type notifier struct {
 }
 
 type event struct {
-	sig   *Signal
-	state PeerState
+	kind    eventKind
+	sig     Signal
+	state   PeerState
+	quality Quality
+	speaker string
 }
 
+type eventKind int
+
+const (
+	evSignal eventKind = iota
+	evState
+	evQuality
+	evSpeaker
+)
+
 func newNotifier(opts PeerOptions) *notifier {
-	n := &notifier{onSignal: opts.OnSignal, onState: opts.OnState, wake: make(chan struct{}, 1)}
+	n := &notifier{onSignal: opts.OnSignal, onState: opts.OnState, onQuality: opts.OnQuality,
+		onSpeaker: opts.OnActiveSpeaker, wake: make(chan struct{}, 1)}
 	if n.onSignal == nil {
 		n.onSignal = func(Signal) {}
 	}
 	if n.onState == nil {
 		n.onState = func(PeerState) {}
+	}
+	if n.onQuality == nil {
+		n.onQuality = func(Quality) {}
+	}
+	if n.onSpeaker == nil {
+		n.onSpeaker = func(string) {}
 	}
 	return n
 }
@@ -47,9 +68,13 @@ func (n *notifier) push(e event) {
 	}
 }
 
-func (n *notifier) signal(s Signal) { n.push(event{sig: &s}) }
+func (n *notifier) signal(s Signal) { n.push(event{kind: evSignal, sig: s}) }
 
-func (n *notifier) state(s PeerState) { n.push(event{state: s}) }
+func (n *notifier) state(s PeerState) { n.push(event{kind: evState, state: s}) }
+
+func (n *notifier) quality(q Quality) { n.push(event{kind: evQuality, quality: q}) }
+
+func (n *notifier) speaker(id string) { n.push(event{kind: evSpeaker, speaker: id}) }
 
 // close lets run return once everything queued so far is delivered.
 func (n *notifier) close() {
@@ -69,10 +94,15 @@ func (n *notifier) run() {
 		n.queue = nil
 		n.mu.Unlock()
 		for _, e := range q {
-			if e.sig != nil {
-				n.onSignal(*e.sig)
-			} else {
+			switch e.kind {
+			case evSignal:
+				n.onSignal(e.sig)
+			case evState:
 				n.onState(e.state)
+			case evQuality:
+				n.onQuality(e.quality)
+			case evSpeaker:
+				n.onSpeaker(e.speaker)
 			}
 		}
 		if closed {

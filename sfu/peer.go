@@ -49,6 +49,7 @@ type Peer struct {
 	// Video layer allocation for what p receives.
 	pref      atomic.Int32 // Preference
 	est       estimate
+	cc        congestion // transport-wide CC of the sub connection
 	allocKick chan struct{}
 	stop      chan struct{} // closed by Close: ends allocLoop
 
@@ -60,6 +61,10 @@ type Peer struct {
 	sources map[string]Source
 
 	quality atomic.Int32 // Quality
+	qstate  qualityState // owned by allocLoop
+
+	presenter bool       // PeerOptions.Presenter
+	site      *siteGroup // nil: no site
 
 	stateMu            sync.Mutex
 	pubState, subState webrtc.PeerConnectionState
@@ -104,6 +109,8 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 		subT:      transport{name: TransportSub},
 	}
 	p.pref.Store(int32(opts.VideoPreference))
+	p.presenter = opts.Presenter
+	p.cc.init(&p.est, p.wantRate, p.startProbe)
 	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
 	var err error
 	if p.sub, err = s.api.NewPeerConnection(cfg); err != nil {
@@ -117,6 +124,9 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 		}
 		p.watch(p.pub, &p.pubT)
 		p.pub.OnTrack(p.onTrack)
+	}
+	if opts.Site != "" {
+		p.site = s.joinSite(p, opts.Site)
 	}
 	return p, nil
 }
@@ -313,6 +323,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver)
 	t, existing := p.published[receiver]
 	if !existing {
 		t = newPubTrack(p, remote, receiver)
+		p.setupTrackLocked(t, remote, receiver)
 		p.published[receiver] = t
 	}
 	p.mu.Unlock()
@@ -369,6 +380,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		d := newDownTrack(t)
 		d.log = p.log
 		d.est = &p.est
+		d.cc = &p.cc
 		if !t.addDown(d) {
 			continue // ended meanwhile
 		}
@@ -383,7 +395,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		if !p.goTracked(func() { d.rtcpLoop(sender, p.sfu.st) }) {
 			return
 		}
-		if d.kind == webrtc.RTPCodecTypeVideo && !p.allocating {
+		if !p.allocating {
 			p.allocating = p.goTracked(p.allocLoop)
 		}
 	}
@@ -400,15 +412,9 @@ func (p *Peer) addSender(d *downTrack) (*webrtc.RTPSender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: add transceiver: %w", err)
 	}
-	codec := webrtc.RTPCodecParameters{RTPCodecCapability: d.codec}
-	// Advertise the feedback this SFU acts on, whatever the publisher's
-	// connection negotiated.
-	if d.kind == webrtc.RTPCodecTypeVideo {
-		codec.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"}}
-	} else {
-		codec.RTCPFeedback = nil
-	}
-	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{codec}); err != nil {
+	// Advertise the feedback this SFU acts on (and RTX), whatever the
+	// publisher's connection negotiated.
+	if err := tr.SetCodecPreferences(subCodecs(d.codec, d.kind, tr.Sender().GetParameters().Codecs)); err != nil {
 		p.log.Debug("codec preferences refused; offering all codecs", "codec", d.codec.MimeType, "err", err)
 	}
 	return tr.Sender(), nil
@@ -595,6 +601,9 @@ func (p *Peer) Close() error {
 	p.stateMu.Unlock()
 
 	p.room.removePeer(p)
+	if p.site != nil {
+		p.sfu.leaveSite(p, p.site)
+	}
 
 	p.subT.mu.Lock()
 	downs := p.downs

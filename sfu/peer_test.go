@@ -113,6 +113,8 @@ type clientOpts struct {
 	hideSubCandidates bool
 	// pref is the video preference the client joins with.
 	pref Preference
+	// peer, if set, adjusts the PeerOptions the client joins with.
+	peer func(*PeerOptions)
 }
 
 // join creates a client and joins it to room as peerID.
@@ -160,7 +162,7 @@ func joinWith(t testing.TB, r *Room, peerID string, publish bool, opts clientOpt
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	p, err := r.Join(ctx, peerID, PeerOptions{
+	popts := PeerOptions{
 		Publish:         publish,
 		VideoPreference: opts.pref,
 		OnSignal: func(s Signal) {
@@ -174,7 +176,11 @@ func joinWith(t testing.TB, r *Room, peerID string, publish bool, opts clientOpt
 			c.states = append(c.states, s)
 			c.mu.Unlock()
 		},
-	})
+	}
+	if opts.peer != nil {
+		opts.peer(&popts)
+	}
+	p, err := r.Join(ctx, peerID, popts)
 	if err != nil {
 		_ = c.sub.Close()
 		t.Fatalf("Join %s: %v", peerID, err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Room is the media of one lecture.
@@ -23,6 +24,16 @@ type Room struct {
 	peers  map[string]*Peer
 	tracks []*pubTrack
 	closed bool
+
+	// speaker is the current speaker (nil: none), written by the speaker
+	// detector and read by the subscribers' allocators.
+	speaker atomic.Pointer[Peer]
+	// The speaker detector runs while the room has peers and a track with
+	// audio levels; it is started under mu and stopped by closing
+	// speakerStop (when the room closes), which close waits for.
+	speakerRunning bool
+	speakerStop    chan struct{}
+	speakerWG      sync.WaitGroup
 }
 
 // Join adds a peer. Every peer subscribes to every track published in the
@@ -67,6 +78,9 @@ func (r *Room) Join(ctx context.Context, peerID string, opts PeerOptions) (*Peer
 	r.mu.Unlock()
 	if err != nil {
 		p.closePCs()
+		if p.site != nil {
+			r.sfu.leaveSite(p, p.site)
+		}
 		return nil, err
 	}
 	p.subscribe(tracks...)
@@ -89,6 +103,9 @@ func (r *Room) addTrack(t *pubTrack) bool {
 		return false
 	}
 	r.tracks = append(r.tracks, t)
+	if t.levelExt != 0 {
+		r.startSpeakerLocked()
+	}
 	peers := r.peerList()
 	r.mu.Unlock()
 	r.log.Info("track published", "peer", t.pub.id, "track", t.id, "kind", t.kind.String(), "codec", t.codec.MimeType)
@@ -164,10 +181,14 @@ func (r *Room) peerList() []*Peer {
 // close closes every peer of the room.
 func (r *Room) close() {
 	r.mu.Lock()
+	if !r.closed && r.speakerStop != nil {
+		close(r.speakerStop)
+	}
 	r.closed = true
 	peers := r.peerList()
 	r.mu.Unlock()
 	for _, p := range peers {
 		_ = p.Close()
 	}
+	r.speakerWG.Wait()
 }

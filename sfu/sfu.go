@@ -167,9 +167,9 @@ type SFU struct {
 
 	mu    sync.Mutex
 	rooms map[string]*Room
-	// budgets are the sites' downlink budgets in bit/s (SetSiteBudget).
-	budgets map[string]uint64
-	closed  bool
+	// sites are the site groups: budgets (SetSiteBudget) and members.
+	sites  map[string]*siteGroup
+	closed bool
 
 	// wg counts the peers' notifier goroutines, which may outlive Peer.Close
 	// by a moment (Close may be called from inside OnState).
@@ -223,6 +223,10 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	// extension.
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, fmt.Errorf("sfu: simulcast extensions: %w", err)
+	}
+	// Publishers' audio levels feed the active speaker detector.
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverDirectionRecvonly); err != nil {
+		return nil, fmt.Errorf("sfu: audio level extension: %w", err)
 	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, fmt.Errorf("sfu: twcc: %w", err)

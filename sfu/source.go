@@ -3,6 +3,8 @@ package sfu
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // Source is what a published track shows or carries. It decides the
@@ -47,6 +49,10 @@ func (s Source) String() string {
 	return "camera"
 }
 
+// maxDeclaredSources bounds the sources one publisher may declare: a
+// client declares one per track it sends, so more is abuse.
+const maxDeclaredSources = 64
+
 // SetTrackSource declares what the publisher's track trackID (its id as in
 // the publisher's SDP msid) carries. Declared before the offer that adds
 // the track, it also decides the stream id subscribers see (see
@@ -56,11 +62,56 @@ func (p *Peer) SetTrackSource(trackID string, src Source) error {
 	if p.pub == nil {
 		return ErrNoPublish
 	}
+	if src < SourceCamera || src > SourceScreen {
+		return fmt.Errorf("sfu: unknown track source %d", src)
+	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.sources == nil {
 		p.sources = make(map[string]Source)
 	}
+	if _, ok := p.sources[trackID]; !ok && len(p.sources) >= maxDeclaredSources {
+		p.mu.Unlock()
+		return fmt.Errorf("sfu: more than %d track sources declared", maxDeclaredSources)
+	}
 	p.sources[trackID] = src
+	changed := false
+	for _, t := range p.published {
+		if t.id == trackID {
+			t.source.Store(int32(src))
+			changed = true
+		}
+	}
+	p.mu.Unlock()
+	if changed && p.room != nil {
+		// The track's place in every subscriber's allocation order moved.
+		for _, o := range p.room.peerSnapshot() {
+			o.kickAlloc()
+		}
+	}
 	return nil
+}
+
+// setupTrackLocked gives a new published track its source (declared, or
+// camera/microphone by kind), the stream id subscribers see it under, and
+// the audio level extension id of the publisher's connection. p.mu must be
+// held; t has not been published yet.
+func (p *Peer) setupTrackLocked(t *pubTrack, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	src, declared := p.sources[remote.ID()]
+	if !declared {
+		src = SourceCamera
+		if t.kind == webrtc.RTPCodecTypeAudio {
+			src = SourceMicrophone
+		}
+	}
+	t.source.Store(int32(src))
+	if src == SourceScreen {
+		t.streamID = p.id + ScreenStreamSuffix
+	}
+	if t.kind == webrtc.RTPCodecTypeAudio && receiver != nil {
+		for _, e := range receiver.GetParameters().HeaderExtensions {
+			if e.URI == audioLevelURI && e.ID > 0 && e.ID < 256 {
+				t.levelExt = uint8(e.ID)
+			}
+		}
+	}
 }

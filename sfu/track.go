@@ -27,6 +27,14 @@ type pubTrack struct {
 	receiver     *webrtc.RTPReceiver
 	st           *counters
 
+	// source is the track's Source, read without a lock by subscribers'
+	// allocators; SetTrackSource may change it while the track runs.
+	source atomic.Int32
+	// levelExt is the id of the audio level header extension on the
+	// publisher's connection (0: not negotiated); set before the first
+	// packet is read.
+	levelExt uint8
+
 	// layers are set once each, when the publisher's encoding first
 	// arrives, and read without a lock by the allocator and NACK paths.
 	layers [maxLayers]atomic.Pointer[layer]

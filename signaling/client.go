@@ -232,6 +232,10 @@ func (c *client) handle(data []byte) {
 		c.inRoom(m.Type, func(r *room) { r.media(ctx, c, m) })
 	case msgPreference:
 		c.inRoom(m.Type, func(r *room) { r.preference(c, m) })
+	case msgSource:
+		c.inRoom(m.Type, func(r *room) { r.source(c, m) })
+	case msgDisplaySize:
+		c.inRoom(m.Type, func(r *room) { r.displaySize(c, m) })
 	default:
 		c.sendError(codeUnknownType, "unknown message type", m.Type)
 	}
@@ -240,7 +244,7 @@ func (c *client) handle(data []byte) {
 // metricType bounds the label values of the messages counter.
 func metricType(t string) string {
 	switch t {
-	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference:
+	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize:
 		return t
 	}
 	return "unknown"

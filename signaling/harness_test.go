@@ -45,6 +45,9 @@ type envOptions struct {
 	// outbox records attendance through an attendance.Recorder, on a
 	// redis-server with an AOF that the test may stop and start.
 	outbox bool
+	// siteBudget, if set, sees every budget the server gives the SFU
+	// (which still gets it too).
+	siteBudget func(site string, bps uint64)
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -115,6 +118,12 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		Ready:        func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {
 		t.Fatalf("signaling: %v", err)
+	}
+	if opts.siteBudget != nil {
+		srv.setSiteBudget = func(site string, bps uint64) {
+			opts.siteBudget(site, bps)
+			media.SetSiteBudget(site, bps)
+		}
 	}
 	e.server = srv
 	e.http = httptest.NewServer(srv.Handler())

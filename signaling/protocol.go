@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"encoding/json"
+
 	"github.com/bomca/lecturelink/account"
 	"github.com/pion/webrtc/v4"
 )
@@ -18,6 +20,11 @@ const (
 	msgAnswer     = "answer"
 	msgCandidate  = "candidate"
 	msgPreference = "preference"
+	// msgSource declares what a published track carries (camera,
+	// microphone, screen); msgDisplaySize tells how large a subscriber
+	// shows a video track.
+	msgSource      = "source"
+	msgDisplaySize = "displaySize"
 )
 
 // Server message types.
@@ -27,6 +34,9 @@ const (
 	msgLecture      = "lecture"
 	msgParticipants = "participants"
 	msgError        = "error"
+	msgSpeaker      = "speaker"
+	msgQuality      = "quality"
+	msgSiteQuality  = "siteQuality"
 )
 
 // Error codes sent to clients, listed in docs/protocol.md.
@@ -61,6 +71,14 @@ type inbound struct {
 	ClientTime string `json:"clientTime"`
 	// Video is a preference: auto, low or audio-only.
 	Video string `json:"video"`
+	// Track and Source make a source declaration; Stream, Track, Width and
+	// Height a display size. Width and Height are kept raw so that a
+	// fraction or a string is answered as a bad value, not as bad JSON.
+	Track  string          `json:"track"`
+	Source string          `json:"source"`
+	Stream string          `json:"stream"`
+	Width  json.RawMessage `json:"width"`
+	Height json.RawMessage `json:"height"`
 }
 
 type helloMsg struct {
@@ -114,4 +132,28 @@ type errorMsg struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Ref     string `json:"ref,omitempty"`
+}
+
+type speakerMsg struct {
+	Type string `json:"type"`
+	Conn string `json:"conn"` // "" when nobody speaks
+}
+
+type qualityMsg struct {
+	Type    string `json:"type"`
+	Quality string `json:"quality"`
+}
+
+// SiteQuality counts the participants at one site by link quality.
+type SiteQuality struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Good      int    `json:"good"`
+	Weak      int    `json:"weak"`
+	AudioOnly int    `json:"audioOnly"`
+}
+
+type siteQualityMsg struct {
+	Type  string        `json:"type"`
+	Sites []SiteQuality `json:"sites"`
 }

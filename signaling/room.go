@@ -30,6 +30,12 @@ type room struct {
 	members  map[*client]*member
 	removed  bool // the room left s.rooms; a joiner must fetch a new one
 	listSent bool // a participants broadcast is scheduled
+
+	// q is the members' link qualities and the siteQuality throttle. It
+	// has its own lock because the SFU reports qualities from its own
+	// goroutines, which must never wait for r.mu (held while calling the
+	// SFU). Lock order: r.mu before q.mu.
+	q siteQualities
 }
 
 // member is a client's place in the room.
@@ -159,17 +165,31 @@ func (r *room) recordJoin(ctx context.Context, c *client, m *member) error {
 // connectMedia gives c its media peer, after c knows the lecture is live, so
 // that the SFU's first offer never precedes the message that explains it.
 func (r *room) connectMedia(ctx context.Context, c *client, m *member) {
-	peer, err := r.s.cfg.SFU.Room(r.id).Join(ctx, c.id, sfu.PeerOptions{
-		Publish:  r.canPublish(c.user),
-		OnSignal: c.forwardSignal,
-		OnState:  c.mediaState,
-	})
+	peer, err := r.s.cfg.SFU.Room(r.id).Join(ctx, c.id, r.peerOptions(c))
 	if err != nil {
 		r.s.log.Error("joining media room failed", "lecture", r.id, "conn", c.id, "err", err)
 		c.sendError(codeInternal, "could not set up media; reconnecting may help", msgJoin)
 		return
 	}
 	m.peer = peer
+	// A lecturer (or admin) who arrives needs the current picture at once.
+	r.siteQualityChanged(r.canEnd(c.user))
+}
+
+// peerOptions are c's media peer options: its site's shared downlink, the
+// lecturer's camera first, and the SFU's reports passed on to the client.
+func (r *room) peerOptions(c *client) sfu.PeerOptions {
+	return sfu.PeerOptions{
+		Publish:   r.canPublish(c.user),
+		Presenter: r.roleIn(c.user) == string(account.RoleLecturer),
+		Site:      c.user.SiteID,
+		OnSignal:  c.forwardSignal,
+		OnState:   c.mediaState,
+		OnActiveSpeaker: func(peerID string) {
+			c.sendJSON(speakerMsg{Type: msgSpeaker, Conn: peerID})
+		},
+		OnQuality: func(q sfu.Quality) { r.qualityChanged(c, q) },
+	}
 }
 
 // deactivate closes c's media peer and attendance interval.
@@ -179,6 +199,7 @@ func (r *room) deactivate(c *client, m *member, reason string, at time.Time) {
 			r.s.log.Warn("closing media peer failed", "conn", c.id, "err", err)
 		}
 		m.peer = nil
+		r.forgetQuality(c)
 	}
 	if !m.active {
 		return

@@ -69,6 +69,8 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	logins  *loginLimiter
+	// setSiteBudget is cfg.SFU.SetSiteBudget; tests watch it through this field.
+	setSiteBudget func(site string, bps uint64)
 
 	mu       sync.Mutex
 	rooms    map[string]*room
@@ -116,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 		rooms:   make(map[string]*room),
 		clients: make(map[*client]struct{}),
 	}
+	s.setSiteBudget = cfg.SFU.SetSiteBudget
 	s.handler = s.routes()
 	return s, nil
 }

@@ -1,7 +1,9 @@
 package signaling
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/bomca/lecturelink/schedule"
@@ -13,6 +15,9 @@ type siteRequest struct {
 	Institution  string `json:"institution"`
 	TimeZone     string `json:"timeZone"`
 	NetworkNotes string `json:"networkNotes"`
+	// DownlinkKbps is optional: a PUT without it keeps the site's budget,
+	// so clients that do not know the field cannot clear it by accident.
+	DownlinkKbps *int `json:"downlinkKbps"`
 }
 
 func (s *Server) handleCreateSite(w http.ResponseWriter, r *http.Request) {
@@ -39,15 +44,26 @@ func (s *Server) handlePutSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.ID = r.PathValue("id")
-	if _, err := s.cfg.Schedule.Site(r.Context(), req.ID); errors.Is(err, schedule.ErrNotFound) {
+	old, err := s.cfg.Schedule.Site(r.Context(), req.ID)
+	if errors.Is(err, schedule.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no such site")
 		return
+	}
+	if err != nil {
+		s.internalError(w, "could not load the site", err)
+		return
+	}
+	if req.DownlinkKbps == nil {
+		req.DownlinkKbps = &old.DownlinkKbps
 	}
 	s.putSite(w, r, http.StatusOK, req)
 }
 
 func (s *Server) putSite(w http.ResponseWriter, r *http.Request, status int, req siteRequest) {
 	site := schedule.Site{ID: req.ID, Name: req.Name, Institution: req.Institution, TimeZone: req.TimeZone, NetworkNotes: req.NetworkNotes}
+	if req.DownlinkKbps != nil {
+		site.DownlinkKbps = *req.DownlinkKbps
+	}
 	if err := s.cfg.Schedule.PutSite(r.Context(), site); err != nil {
 		s.scheduleError(w, "could not save the site", err)
 		return
@@ -57,8 +73,28 @@ func (s *Server) putSite(w http.ResponseWriter, r *http.Request, status int, req
 		s.internalError(w, "could not load the site", err)
 		return
 	}
-	s.log.Info("site saved", "site", site.ID, "by", userFrom(r.Context()).ID)
+	s.applySiteBudget(site)
+	s.log.Info("site saved", "site", site.ID, "downlinkKbps", site.DownlinkKbps, "by", userFrom(r.Context()).ID)
 	writeJSON(w, status, map[string]any{"site": site})
+}
+
+// ApplySiteBudgets gives the SFU every site's downlink budget. Call it once
+// before serving; later changes through the API are applied as they are saved.
+func (s *Server) ApplySiteBudgets(ctx context.Context) error {
+	sites, err := s.cfg.Schedule.Sites(ctx)
+	if err != nil {
+		return fmt.Errorf("signaling: site budgets: %w", err)
+	}
+	for _, site := range sites {
+		s.applySiteBudget(site)
+	}
+	return nil
+}
+
+// applySiteBudget passes one site's budget to the SFU (0 removes it).
+func (s *Server) applySiteBudget(site schedule.Site) {
+	kbps := max(site.DownlinkKbps, 0) // validated on save; never wraps
+	s.setSiteBudget(site.ID, uint64(kbps)*1000)
 }
 
 // scheduleError answers an error from the schedule store: 400 naming the

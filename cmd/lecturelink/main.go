@@ -118,6 +118,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if err := srv.Recover(ctx); err != nil {
 		return err
 	}
+	if err := srv.ApplySiteBudgets(ctx); err != nil {
+		return err
+	}
 	outboxDone := make(chan struct{})
 	outboxCtx, stopOutbox := context.WithCancel(context.Background())
 	defer stopOutbox()

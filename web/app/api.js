@@ -226,7 +226,7 @@ export async function importUsers(csv, dryRun) {
 }
 
 /**
- * @param {{id: string, name: string, institution: string, timeZone: string, networkNotes: string}} body
+ * @param {{id: string, name: string, institution: string, timeZone: string, networkNotes: string, downlinkKbps: number}} body
  * @returns {Promise<Site>}
  */
 export async function createSite(body) {
@@ -236,7 +236,7 @@ export async function createSite(body) {
 
 /**
  * @param {string} id
- * @param {{name: string, institution: string, timeZone: string, networkNotes: string}} body
+ * @param {{name: string, institution: string, timeZone: string, networkNotes: string, downlinkKbps: number}} body
  * @returns {Promise<Site>}
  */
 export async function updateSite(id, body) {

@@ -318,3 +318,31 @@ export class OutboundMeter {
     return r;
   }
 }
+
+/** @type {readonly Quality[]} */
+const QUALITY_ORDER = Object.freeze(['good', 'weak', 'audio-only']);
+
+/**
+ * @param {unknown} v
+ * @returns {v is Quality}
+ */
+export function isQuality(v) {
+  return typeof v === 'string' && /** @type {readonly string[]} */ (QUALITY_ORDER).includes(v);
+}
+
+/**
+ * Combine the browser's own reading with the verdict the server sends in
+ * `quality` (what it forwards: its bandwidth estimate, the site's budget).
+ * The worse of the two is shown; when the server's is worse, the reason
+ * says so ("server" or "serverAudioOnly"). Returns a new Reading.
+ * @param {Reading} r
+ * @param {Quality | null} server null: the server has said nothing
+ * @returns {Reading}
+ */
+export function withServerQuality(r, server) {
+  const out = { ...r, reasons: [...r.reasons] };
+  if (!server || QUALITY_ORDER.indexOf(server) <= QUALITY_ORDER.indexOf(r.quality)) return out;
+  out.quality = server;
+  out.reasons.unshift(server === 'audio-only' ? 'serverAudioOnly' : 'server');
+  return out;
+}

@@ -131,15 +131,22 @@ export const RID_EXTENSION = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
  * that answers without them cannot tell the layers apart (the offer carries
  * no SSRCs for them), and browsers even refuse an answer with `a=simulcast`
  * but no RID extension; the publisher then offers again with one encoding.
+ * With `mids`, only the sections of those mids (the ones offered with
+ * simulcast: the camera, not a shared screen) are checked.
  * @param {string} sdp
+ * @param {ReadonlySet<string>} [mids]
  * @returns {boolean}
  */
-export function simulcastAccepted(sdp) {
+export function simulcastAccepted(sdp, mids) {
   let videos = 0;
   for (const section of sdp.split(/\r?\n(?=m=)/).slice(1)) {
     if (!/^m=video [1-9]/.test(section)) continue;
-    videos++;
     const lines = section.split(/\r?\n/);
+    if (mids) {
+      const mid = lines.find((l) => l.startsWith('a=mid:'))?.slice('a=mid:'.length).trim() ?? '';
+      if (!mids.has(mid)) continue;
+    }
+    videos++;
     const simulcast = lines.some((l) => l.startsWith('a=simulcast:'));
     const rid = lines.some((l) => l.startsWith('a=extmap:') && l.includes(RID_EXTENSION));
     if (!simulcast || !rid) return false;

@@ -8,6 +8,7 @@
 // with fresh offers, and a publisher publishes again.
 
 import { t } from './strings.js';
+import { isQuality } from './linkquality.js';
 import { SIMULCAST_ENCODINGS, SINGLE_ENCODING_MAX_BITRATE, preferCodecs, setOpusParams, simulcastAccepted } from './sdp.js';
 
 /** @typedef {import('./types.js').Lecture} Lecture */
@@ -20,6 +21,44 @@ import { SIMULCAST_ENCODINGS, SINGLE_ENCODING_MAX_BITRATE, preferCodecs, setOpus
  */
 
 /** @typedef {'pub' | 'sub'} PcName */
+/** @typedef {import('./linkquality.js').Quality} Quality */
+
+/**
+ * One site's participants by link quality (`siteQuality`, lecturers only).
+ * @typedef {{id: string, name: string, good: number, weak: number, audioOnly: number}} SiteQuality
+ */
+
+/** The stream id suffix of a shared screen as subscribers see it (sfu.ScreenStreamSuffix). */
+export const SCREEN_SUFFIX = '~screen';
+
+/** A shared screen: text stays sharp at a low frame rate. */
+export const SCREEN_ENCODING = Object.freeze({ maxBitrate: 1_200_000, maxFramerate: 5 });
+
+/** Largest display size the server takes (docs/protocol.md `displaySize`). */
+export const MAX_DISPLAY_PIXELS = 8192;
+
+/**
+ * A display size as the protocol wants it: whole device pixels, 0–8192.
+ * @param {number} cssPixels
+ * @param {number} ratio devicePixelRatio
+ * @returns {number}
+ */
+export function devicePixels(cssPixels, ratio) {
+  const v = Math.round(cssPixels * (Number.isFinite(ratio) && ratio > 0 ? ratio : 1));
+  return Number.isFinite(v) ? Math.min(MAX_DISPLAY_PIXELS, Math.max(0, v)) : 0;
+}
+
+/**
+ * @param {unknown} v
+ * @returns {SiteQuality | null}
+ */
+export function parseSiteQuality(v) {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = /** @type {Record<string, unknown>} */ (v);
+  const n = (/** @type {unknown} */ x) => (typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : 0);
+  if (typeof o.id !== 'string' || !o.id) return null;
+  return { id: o.id, name: typeof o.name === 'string' && o.name ? o.name : o.id, good: n(o.good), weak: n(o.weak), audioOnly: n(o.audioOnly) };
+}
 
 /**
  * What video this participant wants to receive (docs/protocol.md `preference`).
@@ -44,7 +83,11 @@ export function isVideoPreference(v) {
  *   | {type: 'participants', participants: Participant[]}
  *   | {type: 'remote', stream: MediaStream}
  *   | {type: 'notice', code: string, message: string, ref: string}
- *   | {type: 'preference', preference: VideoPreference, supported: boolean}} SessionEvent
+ *   | {type: 'preference', preference: VideoPreference, supported: boolean}
+ *   | {type: 'speaker', conn: string}
+ *   | {type: 'quality', quality: Quality | null}
+ *   | {type: 'siteQuality', sites: SiteQuality[]}
+ *   | {type: 'screen', sharing: boolean}} SessionEvent
  */
 
 /**
@@ -75,6 +118,30 @@ const MAX_SUB_FAILURES = 3;
 function isObject(v) {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * Resolve once pc has no offer outstanding (or is closed), or after ms.
+ * @param {RTCPeerConnection} pc
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
+function waitStable(pc, ms) {
+  const settled = () => pc.signalingState === 'stable' || pc.signalingState === 'closed';
+  if (settled()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      pc.removeEventListener('signalingstatechange', check);
+      window.clearTimeout(timer);
+      resolve();
+    };
+    const check = () => { if (settled()) done(); };
+    const timer = window.setTimeout(done, ms);
+    pc.addEventListener('signalingstatechange', check);
+  });
+}
+
+/** How long a `pub` renegotiation waits for the previous answer. */
+const PUB_STABLE_WAIT_MS = 15000;
 
 /** @returns {string} */
 function defaultUrl() {
@@ -123,6 +190,16 @@ export class LectureSession {
   simulcast = false;
   /** The server could not take a simulcast offer: publish one encoding. */
   noSimulcast = false;
+  /** The current speaker's connection id ("" for none), from `speaker`. */
+  speaker = '';
+  /** This participant's link quality as the server sees it, from `quality`. @type {Quality | null} */
+  serverQuality = null;
+  /** Per-site link qualities (lecturers and admins), from `siteQuality`. @type {SiteQuality[]} */
+  siteQualities = [];
+  /** The screen (slides, a window) being shared, or null. @type {MediaStream | null} */
+  screenStream = null;
+  /** The stream id each remote track arrived in (the publisher's connId, or connId~screen). @type {Map<MediaStreamTrack, string>} */
+  remoteStreamIds = new Map();
   /** Recent traffic, newest last, for debugging: {dir, type, at}. @type {{dir: 'in' | 'out', type: string, at: number}[]} */
   log = [];
 
@@ -156,6 +233,14 @@ export class LectureSession {
     this.localSent = { pub: false, sub: false };
     /** `sub` offers are applied one after another. @type {Promise<void>} */
     this.subChain = Promise.resolve();
+    /** `pub` renegotiations run one after another. @type {Promise<void>} */
+    this.pubChain = Promise.resolve();
+    /** The `pub` mids offered with simulcast (the camera), checked in the answer. @type {Set<string>} */
+    this.simulcastMids = new Set();
+    /** Display sizes sent on this socket, by "stream track". @type {Map<string, string>} */
+    this.sentSizes = new Map();
+    /** The sender of the shared screen on the current `pub`. @type {RTCRtpSender | null} */
+    this.screenSender = null;
     this.onOnline = () => {
       if (this.reconnectTimer && !this.closed) {
         window.clearTimeout(this.reconnectTimer);
@@ -201,6 +286,7 @@ export class LectureSession {
     this.gotHello = false;
     this.joined = false;
     this.preferenceSent = false;
+    this.sentSizes.clear();
     /** @type {WebSocket} */
     let ws;
     try {
@@ -260,6 +346,15 @@ export class LectureSession {
     this.gotHello = false;
     window.clearTimeout(this.joinTimer);
     this.teardownPeers();
+    // What the server reported belongs to the lost connection.
+    if (this.speaker) {
+      this.speaker = '';
+      this.emit({ type: 'speaker', conn: '' });
+    }
+    if (this.serverQuality) {
+      this.serverQuality = null;
+      this.emit({ type: 'quality', quality: null });
+    }
     if (this.closed) {
       this.refresh();
       return;
@@ -349,6 +444,24 @@ export class LectureSession {
           this.onRemoteCandidate(msg.pc, msg.candidate);
         }
         break;
+      case 'speaker':
+        if (typeof msg.conn === 'string' && msg.conn !== this.speaker) {
+          this.speaker = msg.conn;
+          this.emit({ type: 'speaker', conn: msg.conn });
+        }
+        break;
+      case 'quality':
+        if (isQuality(msg.quality)) {
+          this.serverQuality = msg.quality;
+          this.emit({ type: 'quality', quality: msg.quality });
+        }
+        break;
+      case 'siteQuality':
+        if (Array.isArray(msg.sites)) {
+          this.siteQualities = msg.sites.map(parseSiteQuality).filter((x) => x !== null);
+          this.emit({ type: 'siteQuality', sites: this.siteQualities });
+        }
+        break;
       case 'error':
         this.onServerError(String(msg.code ?? ''), String(msg.message ?? ''), String(msg.ref ?? ''));
         break;
@@ -426,6 +539,13 @@ export class LectureSession {
     }
     if (ref === 'preference') {
       this.onPreferenceError(code);
+      return;
+    }
+    if (ref === 'displaySize' || ref === 'source') {
+      // Hints for the server: without them media still flows (a screen is
+      // then ranked as a camera), so nothing is shown to the user.
+      if (code === 'rate_limited') this.sentSizes.clear();
+      console.warn(`lecturelink: ${ref} refused: ${code} ${message}`);
       return;
     }
     if (code === 'not_joined') {
@@ -532,6 +652,7 @@ export class LectureSession {
     if (this.closed) return;
     if (this.joined) this.send({ type: 'leave' });
     this.closed = true;
+    this.stopScreenShare();
     window.removeEventListener('online', this.onOnline);
     window.clearTimeout(this.reconnectTimer);
     window.clearTimeout(this.joinTimer);
@@ -545,7 +666,7 @@ export class LectureSession {
 
   /** A publisher that has something to publish. */
   get publishing() {
-    return this.canPublish && !!this.localStream && this.localStream.getTracks().length > 0;
+    return this.canPublish && ((!!this.localStream && this.localStream.getTracks().length > 0) || !!this.screenStream);
   }
 
   /** @returns {RoomState} */
@@ -594,6 +715,7 @@ export class LectureSession {
   /** Close socket and peers for good (ended or failed), keeping listeners. */
   stopAll() {
     this.closed = true;
+    this.stopScreenShare();
     window.removeEventListener('online', this.onOnline);
     window.clearTimeout(this.reconnectTimer);
     window.clearTimeout(this.joinTimer);
@@ -634,6 +756,8 @@ export class LectureSession {
       pc.ontrack = (ev) => {
         if (pc !== this.sub) return;
         const track = ev.track;
+        const streamId = ev.streams[0]?.id;
+        if (streamId) this.remoteStreamIds.set(track, streamId);
         if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
         track.addEventListener('ended', () => {
           this.remoteStream.removeTrack(track);
@@ -659,6 +783,11 @@ export class LectureSession {
     this.pendingRemote[name] = [];
     this.pendingLocal[name] = [];
     this.localSent[name] = false;
+    if (name === 'pub') {
+      this.screenSender = null;
+      this.pubChain = Promise.resolve();
+      this.simulcastMids = new Set();
+    }
   }
 
   teardownPeers() {
@@ -669,6 +798,7 @@ export class LectureSession {
     this.iceTimer = 0;
     const tracks = this.remoteStream.getTracks();
     for (const track of tracks) this.remoteStream.removeTrack(track);
+    this.remoteStreamIds.clear();
     if (tracks.length) this.emit({ type: 'remote', stream: this.remoteStream });
   }
 
@@ -701,16 +831,20 @@ export class LectureSession {
   /** Publish the local stream if we may and are not already. */
   async maybePublish() {
     if (this.closed || !this.joined || !this.canPublish || this.lecture?.state !== 'live' || this.pub) return;
-    const stream = this.localStream;
-    if (!stream || stream.getTracks().length === 0) {
+    if (!this.publishing) {
       this.refresh();
       return;
     }
+    const stream = this.localStream;
     const gen = this.gen;
     const pc = this.newPc('pub');
     this.pub = pc;
     this.simulcast = false;
-    for (const track of stream.getTracks()) this.addSender(pc, track, stream);
+    if (stream) for (const track of stream.getTracks()) this.addSender(pc, track, stream);
+    // A screen shared before a reconnect is shared again.
+    const screen = this.screenStream;
+    const screenTrack = screen?.getVideoTracks().find((tr) => tr.readyState === 'live');
+    if (screen && screenTrack) this.addScreenSender(pc, screenTrack, screen);
     this.refresh();
     try {
       const offer = await pc.createOffer();
@@ -726,6 +860,7 @@ export class LectureSession {
         await pc.setLocalDescription(offer);
       }
       if (gen !== this.gen || pc !== this.pub) return;
+      this.noteSimulcastMids(pc);
       this.send({ type: 'offer', pc: 'pub', sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
       this.flushLocal('pub');
     } catch (err) {
@@ -791,7 +926,7 @@ export class LectureSession {
   async fixSingleLayer(pc) {
     if (!this.simulcast) return;
     for (const sender of pc.getSenders()) {
-      if (sender.track?.kind !== 'video') continue;
+      if (sender.track?.kind !== 'video' || sender === this.screenSender) continue;
       const params = sender.getParameters();
       if (!params.encodings || params.encodings.length !== 1) continue;
       this.simulcast = false;
@@ -818,6 +953,182 @@ export class LectureSession {
     this.forceReconnect('simulcast not accepted');
   }
 
+  /**
+   * Remember which `pub` sections carry simulcast (the camera) once the
+   * local offer has given them mids; only those must come back with it.
+   * @param {RTCPeerConnection} pc
+   */
+  noteSimulcastMids(pc) {
+    const mids = new Set();
+    for (const tr of pc.getTransceivers()) {
+      const sender = tr.sender;
+      if (!tr.mid || sender === this.screenSender || sender.track?.kind !== 'video') continue;
+      if ((sender.getParameters().encodings ?? []).length > 1) mids.add(tr.mid);
+    }
+    this.simulcastMids = mids;
+  }
+
+  /**
+   * Add the shared screen to `pub`: declared as `screen` first (so the
+   * server names its stream "<connId>~screen" and ranks it above cameras),
+   * one encoding at a low frame rate and a bitrate that keeps text sharp.
+   * @param {RTCPeerConnection} pc
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream
+   */
+  addScreenSender(pc, track, stream) {
+    if ('contentHint' in track) track.contentHint = 'text';
+    this.send({ type: 'source', track: track.id, source: 'screen' });
+    const tr = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: [{ ...SCREEN_ENCODING }] });
+    this.screenSender = tr.sender;
+    if (typeof tr.setCodecPreferences === 'function' && typeof RTCRtpReceiver.getCapabilities === 'function') {
+      const caps = RTCRtpReceiver.getCapabilities('video');
+      if (caps && caps.codecs.length) {
+        try {
+          tr.setCodecPreferences(preferCodecs(caps.codecs, ['video/VP8', 'video/H264']));
+        } catch (err) {
+          console.warn('lecturelink: codec preferences refused', err);
+        }
+      }
+    }
+  }
+
+  /**
+   * Ask the browser to keep the screen's resolution and drop frames when
+   * bandwidth is short (slides: sharp text beats motion). Browsers that do
+   * not support the setting keep their default.
+   * @param {RTCPeerConnection} pc
+   */
+  async tuneScreenSender(pc) {
+    const sender = this.screenSender;
+    if (!sender || !pc.getSenders().includes(sender)) return;
+    const params = /** @type {RTCRtpSendParameters & {degradationPreference?: string}} */ (sender.getParameters());
+    if (params.degradationPreference === 'maintain-resolution') return;
+    params.degradationPreference = 'maintain-resolution';
+    for (const enc of params.encodings ?? []) {
+      enc.maxBitrate = SCREEN_ENCODING.maxBitrate;
+      enc.maxFramerate = SCREEN_ENCODING.maxFramerate;
+    }
+    try {
+      await sender.setParameters(params);
+    } catch (err) {
+      console.warn('lecturelink: degradationPreference not supported', err);
+    }
+  }
+
+  /**
+   * Offer again on `pub` after change(pc) added or removed a track. Runs
+   * after any outstanding offer is answered; one at a time.
+   * @param {(pc: RTCPeerConnection) => void} change
+   */
+  renegotiatePub(change) {
+    const pc = this.pub;
+    if (!pc) return;
+    const gen = this.gen;
+    const stale = () => gen !== this.gen || pc !== this.pub || this.closed;
+    this.pubChain = this.pubChain.then(async () => {
+      if (stale()) return;
+      await waitStable(pc, PUB_STABLE_WAIT_MS);
+      if (stale()) return;
+      change(pc);
+      const offer = await pc.createOffer();
+      if (stale()) return;
+      try {
+        await pc.setLocalDescription({ type: 'offer', sdp: setOpusParams(offer.sdp ?? '') });
+      } catch {
+        if (stale()) return;
+        await pc.setLocalDescription(offer);
+      }
+      if (stale()) return;
+      this.noteSimulcastMids(pc);
+      this.send({ type: 'offer', pc: 'pub', sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
+    }).catch((err) => {
+      if (stale()) return;
+      console.warn('lecturelink: pub renegotiation failed', err);
+      this.forceReconnect('pub renegotiation failed');
+    });
+  }
+
+  /**
+   * Share a screen, window or tab (from getDisplayMedia) beside the camera.
+   * The browser's own "Stop sharing" ends the track, which stops the share.
+   * @param {MediaStream} stream
+   * @returns {boolean} false if the stream has no video
+   */
+  startScreenShare(stream) {
+    const track = stream.getVideoTracks()[0];
+    if (!track || !this.canPublish || this.closed) return false;
+    if (this.screenStream) this.stopScreenShare();
+    this.screenStream = stream;
+    track.addEventListener('ended', () => { if (this.screenStream === stream) this.stopScreenShare(); });
+    this.emit({ type: 'screen', sharing: true });
+    if (this.pub) {
+      this.renegotiatePub((pc) => this.addScreenSender(pc, track, stream));
+    } else {
+      void this.maybePublish();
+    }
+    this.refresh();
+    return true;
+  }
+
+  /** Stop sharing: the track is stopped and taken out of `pub`. */
+  stopScreenShare() {
+    const stream = this.screenStream;
+    if (!stream) return;
+    this.screenStream = null;
+    for (const tr of stream.getTracks()) tr.stop();
+    const sender = this.screenSender;
+    this.screenSender = null;
+    if (sender && this.pub) {
+      this.renegotiatePub((pc) => {
+        if (pc.getSenders().includes(sender)) pc.removeTrack(sender);
+      });
+    }
+    this.emit({ type: 'screen', sharing: false });
+    this.refresh();
+  }
+
+  /**
+   * The received video tracks: the camera and the shared screen (told
+   * apart by the screen's stream id suffix), null where there is none.
+   * @returns {{camera: MediaStreamTrack | null, screen: MediaStreamTrack | null}}
+   */
+  remoteVideos() {
+    /** @type {MediaStreamTrack | null} */
+    let camera = null;
+    /** @type {MediaStreamTrack | null} */
+    let screen = null;
+    for (const tr of this.remoteStream.getVideoTracks()) {
+      if ((this.remoteStreamIds.get(tr) ?? '').endsWith(SCREEN_SUFFIX)) {
+        screen ??= tr;
+      } else {
+        camera ??= tr;
+      }
+    }
+    return { camera, screen };
+  }
+
+  /**
+   * Tell the server how large a received video track is shown (device
+   * pixels, 0×0 unknown); sent once per socket for each new size.
+   * @param {MediaStreamTrack} track
+   * @param {number} width
+   * @param {number} height
+   * @returns {boolean} whether a message was sent
+   */
+  setDisplaySize(track, width, height) {
+    const stream = this.remoteStreamIds.get(track);
+    if (!stream || !this.joined || this.closed || this.lecture?.state !== 'live') return false;
+    const w = devicePixels(width, 1);
+    const h = devicePixels(height, 1);
+    const key = `${stream} ${track.id}`;
+    const value = `${w}x${h}`;
+    if (this.sentSizes.get(key) === value) return false;
+    if (!this.send({ type: 'displaySize', stream, track: track.id, width: w, height: h })) return false;
+    this.sentSizes.set(key, value);
+    return true;
+  }
+
   /** @param {string} sdp */
   async onPubAnswer(sdp) {
     const pc = this.pub;
@@ -826,7 +1137,7 @@ export class LectureSession {
       // The sender's Opus encoder follows the parameters of the *remote*
       // description (they say what the server's receiver wants), so FEC and
       // DTX are set there too; the offer already asked for them.
-      if (this.simulcast && !simulcastAccepted(sdp)) {
+      if (this.simulcast && !simulcastAccepted(sdp, this.simulcastMids)) {
         console.warn('lecturelink: the server does not take simulcast; publishing one encoding');
         this.republishSingle();
         return;
@@ -834,6 +1145,8 @@ export class LectureSession {
       await pc.setRemoteDescription({ type: 'answer', sdp: setOpusParams(sdp) });
       if (pc !== this.pub) return;
       await this.fixSingleLayer(pc);
+      if (pc !== this.pub) return;
+      await this.tuneScreenSender(pc);
       if (pc !== this.pub) return;
       await this.flushRemote('pub');
     } catch (err) {

@@ -20,6 +20,8 @@
  * @property {string} institution
  * @property {string} timeZone IANA zone, e.g. "Asia/Bishkek"
  * @property {string} [networkNotes]
+ * @property {number} [downlinkKbps] the site link's downlink budget in kbit/s, shared by everyone
+ *   receiving media there; 0 or absent: no budget
  *
  * @typedef {object} Group a cohort of students
  * @property {string} id

@@ -147,3 +147,25 @@ test('uplink: audio only without a camera, or when video stops', () => {
   s.update(readOutbound(outbound({ packets: 10, bytes: 100, audio: 20 }), 2000));
   assert.equal(s.update(readOutbound(outbound({ packets: 10, bytes: 100, audio: 30 }), 4000)).quality, 'audio-only');
 });
+
+test('the server verdict is shown when it is worse', async () => {
+  const { withServerQuality, isQuality } = await import('../app/linkquality.js');
+  const m = new InboundMeter();
+  m.update(readInbound(inbound({ v: 100, frames: 30, audio: 100 }), 0), 'auto');
+  const good = m.update(readInbound(inbound({ v: 300, frames: 90, audio: 200 }), 2000), 'auto');
+  assert.equal(good.quality, 'good');
+  assert.deepEqual(withServerQuality(good, null), good);
+  assert.deepEqual(withServerQuality(good, 'good'), good);
+  const weak = withServerQuality(good, 'weak');
+  assert.equal(weak.quality, 'weak');
+  assert.deepEqual(weak.reasons, ['server']);
+  assert.equal(good.quality, 'good', 'the reading itself is not changed');
+  const audio = withServerQuality(good, 'audio-only');
+  assert.equal(audio.quality, 'audio-only');
+  assert.deepEqual(audio.reasons, ['serverAudioOnly']);
+  // The browser's own worse verdict stands, with its reasons.
+  const lossy = { ...good, quality: /** @type {const} */ ('weak'), reasons: ['loss'] };
+  assert.deepEqual(withServerQuality(lossy, 'weak').reasons, ['loss']);
+  assert.equal(withServerQuality(lossy, 'good').quality, 'weak');
+  assert.ok(isQuality('audio-only') && isQuality('good') && !isQuality('bad') && !isQuality(3));
+});

@@ -131,4 +131,10 @@ test('simulcastAccepted needs a=simulcast and the RID extension on each live vid
   assert.equal(simulcastAccepted(sdp(video('1', true, true), video('2', false, false, '0'))), true, 'rejected section ignored');
   assert.equal(simulcastAccepted(chromeOffer), false, 'no simulcast at all');
   assert.equal(simulcastAccepted(sdp(video('1', true, true)).replace(/\r\n/g, '\n')), true);
+  // A shared screen (one encoding) beside the simulcast camera.
+  const both = sdp(video('0', true, true), video('2', true, false));
+  assert.equal(simulcastAccepted(both, new Set(['0'])), true, 'only the camera section is checked');
+  assert.equal(simulcastAccepted(both, new Set(['0', '2'])), false);
+  assert.equal(simulcastAccepted(both, new Set(['7'])), false, 'no checked section');
+  assert.equal(simulcastAccepted(sdp(video('0', false, true), video('2', true, false)), new Set(['0'])), false);
 });

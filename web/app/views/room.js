@@ -5,8 +5,8 @@
 import * as api from '../api.js';
 import { announce, h, replace } from '../dom.js';
 import { handle } from '../debug.js';
-import { InboundMeter, OutboundMeter, SAMPLE_MS, readInbound, readOutbound } from '../linkquality.js';
-import { LectureSession, isVideoPreference } from '../session.js';
+import { InboundMeter, OutboundMeter, SAMPLE_MS, readInbound, readOutbound, withServerQuality } from '../linkquality.js';
+import { LectureSession, devicePixels, isVideoPreference } from '../session.js';
 import { hasMessage, t, tn } from '../strings.js';
 import { formatTime } from '../time.js';
 import { lectureHash, reload, replaceHash } from '../router.js';
@@ -19,6 +19,24 @@ import { liveAttendancePanel } from './liveatt.js';
 /** @typedef {import('../session.js').RoomState} RoomState */
 /** @typedef {import('../session.js').VideoPreference} VideoPreference */
 /** @typedef {import('../linkquality.js').Reading} Reading */
+/** @typedef {import('../session.js').SiteQuality} SiteQuality */
+
+/** Display sizes settle this long before they are reported to the server. */
+const SIZE_DEBOUNCE_MS = 500;
+
+/**
+ * Show exactly these tracks in a video element, keeping its stream (and
+ * playback) when nothing changed.
+ * @param {HTMLVideoElement} el
+ * @param {MediaStreamTrack[]} tracks
+ * @returns {boolean} whether the element's stream changed
+ */
+function showTracks(el, tracks) {
+  const cur = el.srcObject instanceof MediaStream ? el.srcObject.getTracks() : [];
+  if (cur.length === tracks.length && tracks.every((tr) => cur.includes(tr))) return false;
+  el.srcObject = tracks.length ? new MediaStream(tracks) : null;
+  return true;
+}
 
 /** Where the chosen video preference is remembered. */
 const PREFERENCE_KEY = 'lecturelink.videoPreference';
@@ -114,6 +132,11 @@ export function mountRoom(root, ctx, lectureId, query) {
   let inbound = null;
   /** @type {{pc: RTCPeerConnection, meter: OutboundMeter} | null} */
   let outbound = null;
+  /** The viewer swapped the pictures: the lecturer large, the slides small. */
+  let cameraLarge = false;
+  let sizeTimer = 0;
+  /** @type {ResizeObserver | null} */
+  let resizeObserver = null;
 
   // ---- skeleton (present from the first moment, for tests and screen readers)
   const title = heading(t('room.title'));
@@ -157,7 +180,9 @@ export function mountRoom(root, ctx, lectureId, query) {
   // ---- controls
   const startBtn = h('button', { type: 'button', id: 'start-lecture', class: 'button button-primary button-large', text: t('room.start'), hidden: true });
   const endBtn = h('button', { type: 'button', id: 'end-lecture', class: 'button button-danger button-large', text: t('room.end'), hidden: true });
-  controls.append(startBtn, endBtn);
+  const shareBtn = h('button', { type: 'button', id: 'share-screen', class: 'button', 'aria-pressed': 'false', hidden: true, text: t('room.share.start') });
+  controls.append(startBtn, shareBtn, endBtn);
+  shareBtn.addEventListener('click', () => void toggleShare());
   startBtn.addEventListener('click', () => {
     if (!session) return;
     startBtn.disabled = true;
@@ -178,6 +203,20 @@ export function mountRoom(root, ctx, lectureId, query) {
   localVideo.muted = true;
   const remoteVideo = h('video', { id: 'remote-video', class: 'video video-remote', autoplay: true, playsinline: true, 'aria-label': t('room.remoteVideo') });
   remoteVideo.muted = false;
+  // The second picture (the lecturer while slides are shared), silent: the
+  // sound plays from the large one.
+  const smallVideo = h('video', { id: 'remote-video-small', class: 'video video-small', autoplay: true, playsinline: true, hidden: true, 'aria-label': t('room.remoteSmall') });
+  smallVideo.muted = true;
+  const swapBtn = h('button', { type: 'button', id: 'swap-videos', class: 'button button-quiet', 'aria-pressed': 'false', hidden: true, text: t('room.showCameraLarge') });
+  const fullBtn = h('button', { type: 'button', id: 'fullscreen-slides', class: 'button button-quiet', hidden: true, text: t('room.slidesFullScreen') });
+  const speakerLine = h('p', { id: 'active-speaker', class: 'active-speaker muted', hidden: true });
+  // The lecturer's screen share.
+  const localScreen = h('video', { id: 'local-screen', class: 'video video-small', autoplay: true, playsinline: true, hidden: true, 'aria-label': t('room.share.preview') });
+  localScreen.muted = true;
+  // Per-site link quality (the lecturer, admins).
+  const siteQualityList = h('ul', { id: 'site-quality-list', class: 'site-quality-list' });
+  const siteQualityBox = h('section', { id: 'site-quality', class: 'site-quality', hidden: true, 'aria-labelledby': 'site-quality-heading' },
+    h('h2', { id: 'site-quality-heading', title: t('room.siteQuality.hint'), text: t('room.siteQuality.title') }), siteQualityList);
   const placeholder = h('div', { class: 'stage-placeholder' }, h('p', { text: t('room.noVideo') }));
   const soundBtn = h('button', { type: 'button', id: 'enable-sound', class: 'button button-primary stage-sound', text: t('room.enableSound'), hidden: true });
   const cameraBox = h('div', { class: 'stage-camera', hidden: true });
@@ -215,7 +254,13 @@ export function mountRoom(root, ctx, lectureId, query) {
   });
   const linkBadge = h('span', { id: 'link-quality', class: 'quality-badge', hidden: true });
   const uplinkBadge = h('span', { id: 'uplink-quality', class: 'quality-badge', hidden: true });
-  const mediaBar = h('div', { class: 'room-media-bar' }, prefBox, linkBadge, uplinkBadge);
+  const mediaBar = h('div', { class: 'room-media-bar' }, prefBox, linkBadge, uplinkBadge, swapBtn, fullBtn);
+  swapBtn.addEventListener('click', () => {
+    cameraLarge = !cameraLarge;
+    updateRemote();
+    swapBtn.focus();
+  });
+  fullBtn.addEventListener('click', () => void toggleFullScreen());
 
   soundBtn.addEventListener('click', () => {
     remoteVideo.muted = false;
@@ -260,15 +305,162 @@ export function mountRoom(root, ctx, lectureId, query) {
     }
   }
 
+  /**
+   * Lay out what arrives: slides (a stream id ending in ~screen) large and
+   * the lecturer small, or the other way round after a swap; without
+   * slides, the lecturer large. Sound always plays from the large picture.
+   */
   function updateRemote() {
     if (!session) return;
-    const stream = session.remoteStream;
-    const hasTracks = stream.getTracks().length > 0;
-    placeholder.hidden = stream.getVideoTracks().length > 0;
-    if (hasTracks) {
-      if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
-      if (remoteVideo.paused) void playRemote();
+    const { camera, screen } = session.remoteVideos();
+    const both = !!camera && !!screen;
+    const main = both ? (cameraLarge ? camera : screen) : (screen ?? camera);
+    const small = both ? (cameraLarge ? screen : camera) : null;
+    const audio = session.remoteStream.getAudioTracks();
+    const mainTracks = [...(main ? [main] : []), ...audio];
+    showTracks(remoteVideo, mainTracks);
+    remoteVideo.dataset.source = main ? (main === screen ? 'screen' : 'camera') : '';
+    remoteVideo.setAttribute('aria-label', t(main && main === screen ? 'room.slides' : 'room.remoteVideo'));
+    showTracks(smallVideo, small ? [small] : []);
+    smallVideo.hidden = !small;
+    smallVideo.dataset.source = small ? (small === screen ? 'screen' : 'camera') : '';
+    if (small) smallVideo.setAttribute('aria-label', t(small === screen ? 'room.slides' : 'room.remoteVideo'));
+    if (small && smallVideo.paused) smallVideo.play().catch(() => {});
+    stage.dataset.slides = screen ? 'true' : 'false';
+    swapBtn.hidden = !both;
+    swapBtn.setAttribute('aria-pressed', cameraLarge ? 'true' : 'false');
+    swapBtn.textContent = t(cameraLarge ? 'room.showSlidesLarge' : 'room.showCameraLarge');
+    fullBtn.hidden = !screen || !document.fullscreenEnabled;
+    placeholder.hidden = !!main;
+    if (mainTracks.length && remoteVideo.paused) void playRemote();
+    scheduleSizes();
+  }
+
+  /** Slides full screen (or back). */
+  async function toggleFullScreen() {
+    try {
+      if (document.fullscreenElement) {
+        await document.exitFullscreen();
+        return;
+      }
+      const slides = remoteVideo.dataset.source === 'screen' ? remoteVideo : smallVideo;
+      await slides.requestFullscreen();
+    } catch (err) {
+      console.warn('lecturelink: full screen refused', err);
     }
+  }
+
+  function onFullScreenChange() {
+    fullBtn.textContent = t(document.fullscreenElement ? 'room.exitFullScreen' : 'room.slidesFullScreen');
+    scheduleSizes();
+  }
+
+  /** Report the shown sizes a moment after they change (device pixels). */
+  function scheduleSizes() {
+    window.clearTimeout(sizeTimer);
+    sizeTimer = window.setTimeout(reportSizes, SIZE_DEBOUNCE_MS);
+  }
+
+  function reportSizes() {
+    if (destroyed || !session) return;
+    const ratio = window.devicePixelRatio || 1;
+    for (const el of [remoteVideo, smallVideo]) {
+      const track = el.srcObject instanceof MediaStream ? el.srcObject.getVideoTracks()[0] : undefined;
+      if (!track) continue;
+      const full = document.fullscreenElement === el;
+      const w = full ? window.screen.width : el.clientWidth;
+      const h = full ? window.screen.height : el.clientHeight;
+      session.setDisplaySize(track, devicePixels(w, ratio), devicePixels(h, ratio));
+    }
+  }
+
+  /** Start or stop sharing slides (the lecturer). */
+  async function toggleShare() {
+    if (!session) return;
+    if (session.screenStream) {
+      session.stopScreenShare();
+      return;
+    }
+    const md = navigator.mediaDevices;
+    if (!md || typeof md.getDisplayMedia !== 'function') {
+      showNotice(t('room.share.unsupported'));
+      return;
+    }
+    shareBtn.disabled = true;
+    try {
+      // Slides change rarely: a low frame rate leaves the bits for sharp text.
+      const stream = await md.getDisplayMedia({ video: { frameRate: { ideal: 5, max: 15 } }, audio: false });
+      if (destroyed || !session || session.ended) {
+        stream.getTracks().forEach((tr) => tr.stop());
+        return;
+      }
+      if (session.startScreenShare(stream)) {
+        announce(t('room.share.started'));
+      } else {
+        stream.getTracks().forEach((tr) => tr.stop());
+      }
+    } catch (err) {
+      // Cancelling the browser's picker is not an error worth a notice.
+      if (!(err instanceof DOMException && err.name === 'NotAllowedError')) {
+        showNotice(t('room.share.failed', { message: errorText(err) }));
+      }
+    } finally {
+      shareBtn.disabled = false;
+      render();
+    }
+  }
+
+  /** @param {boolean} sharing */
+  function updateShare(sharing) {
+    const stream = session?.screenStream ?? null;
+    if (sharing && stream) {
+      localScreen.srcObject = stream;
+      localScreen.hidden = false;
+      localScreen.play().catch(() => {});
+    } else {
+      localScreen.srcObject = null;
+      localScreen.hidden = true;
+    }
+    shareBtn.setAttribute('aria-pressed', sharing ? 'true' : 'false');
+    shareBtn.textContent = t(sharing ? 'room.share.stop' : 'room.share.start');
+  }
+
+  /** The current speaker: highlighted among the participants, named under the picture. */
+  function updateSpeaker() {
+    const conn = session?.speaker ?? '';
+    const who = conn ? session?.participants.find((p) => p.connId === conn) : undefined;
+    for (const li of participantsBody.querySelectorAll('li[data-conn-id]')) {
+      if (!(li instanceof HTMLElement)) continue;
+      const on = !!conn && li.dataset.connId === conn;
+      li.classList.toggle('speaking', on);
+      if (on) li.dataset.speaking = 'true';
+      else delete li.dataset.speaking;
+    }
+    speakerLine.hidden = !who;
+    speakerLine.dataset.conn = who ? conn : '';
+    speakerLine.textContent = who ? t('room.speaking', { name: who.displayName }) : '';
+  }
+
+  /** @param {SiteQuality[]} sites */
+  function renderSiteQuality(sites) {
+    const live = !!session && session.lecture?.state === 'live' && !session.ended;
+    siteQualityBox.hidden = !live || !livePanel;
+    if (!sites.length) {
+      replace(siteQualityList, h('li', { class: 'muted', text: t('room.siteQuality.none') }));
+      return;
+    }
+    replace(siteQualityList, sites.map((sq) => {
+      const worst = sq.audioOnly > 0 ? 'audio-only' : sq.weak > 0 ? 'weak' : 'good';
+      /** @type {(string | HTMLElement)[]} */
+      const parts = [];
+      if (sq.good) parts.push(h('span', { class: 'sq-good', text: t('room.siteQuality.good', { count: sq.good }) }));
+      if (sq.weak) parts.push(h('span', { class: 'sq-weak', text: t('room.siteQuality.weak', { count: sq.weak }) }));
+      if (sq.audioOnly) parts.push(h('span', { class: 'sq-audio-only', text: t('room.siteQuality.audioOnly', { count: sq.audioOnly }) }));
+      return h('li', {
+        dataset: { siteId: sq.id, quality: worst, good: String(sq.good), weak: String(sq.weak), audioOnly: String(sq.audioOnly) },
+      }, h('span', { class: 'quality-badge', dataset: { quality: worst }, text: sq.name }), ' ',
+      ...parts.flatMap((el, i) => (i ? [' · ', el] : [el])));
+    }));
   }
 
   /** The preference in force: the chosen one if the server takes it. */
@@ -280,9 +472,10 @@ export function mountRoom(root, ctx, lectureId, query) {
   function updateAudioOnly() {
     const chosen = effectivePreference() === 'audio-only';
     const live = !!session && (session.state === 'live' || session.state === 'connecting' || session.state === 'reconnecting');
-    const show = !isPublisher && live && (chosen || videoStalled);
+    const serverAudioOnly = !chosen && session?.serverQuality === 'audio-only';
+    const show = !isPublisher && live && (chosen || videoStalled || serverAudioOnly);
     audioOnlyBox.hidden = !show;
-    if (show) audioOnlyText.textContent = t(chosen ? 'room.audioOnly.chosen' : 'room.audioOnly.stalled');
+    if (show) audioOnlyText.textContent = t(chosen ? 'room.audioOnly.chosen' : serverAudioOnly ? 'room.audioOnly.server' : 'room.audioOnly.stalled');
     stage.dataset.audioOnly = show ? 'true' : 'false';
   }
 
@@ -332,7 +525,9 @@ export function mountRoom(root, ctx, lectureId, query) {
           videoStalled = stalled;
           updateAudioOnly();
         }
-        showQuality(linkBadge, 'room.link', r);
+        // The server's verdict (what it can send, e.g. within the site's
+        // budget) joins the browser's own: one badge, the worse of the two.
+        showQuality(linkBadge, 'room.link', withServerQuality(r, s.serverQuality));
       }
       if (!pub) {
         outbound = null;
@@ -449,8 +644,10 @@ export function mountRoom(root, ctx, lectureId, query) {
           h('li', { dataset: { connId: p.connId, userId: p.userId } },
             h('span', { class: 'person-name', text: p.displayName }),
             p.userId === ctx.user.id ? h('span', { class: 'muted small', text: ` ${t('room.you')}` }) : null,
-            p.role !== 'student' ? h('span', { class: `tag tag-${p.role}`, text: roleLabel(p.role) }) : null))));
+            p.role !== 'student' ? h('span', { class: `tag tag-${p.role}`, text: roleLabel(p.role) }) : null,
+            h('span', { class: 'speaking-label visually-hidden', text: ` ${t('room.speakingLabel')}` })))));
     }));
+    updateSpeaker();
   }
 
   // ---- state → UI
@@ -506,13 +703,22 @@ export function mountRoom(root, ctx, lectureId, query) {
     }
     const canEnd = isPublisher || !!session?.canEnd;
     endBtn.hidden = !(canEnd && lectureState === 'live' && s !== 'ended' && s !== 'error');
+    const canShare = !!navigator.mediaDevices && typeof navigator.mediaDevices.getDisplayMedia === 'function';
+    shareBtn.hidden = !(isPublisher && canShare && lectureState === 'live' && s !== 'ended' && s !== 'error');
     if (s === 'ended' || s === 'error') {
       if (dialog.open) dialog.close();
       stopCamera();
       placeholder.hidden = false;
       remoteVideo.srcObject = null;
+      smallVideo.srcObject = null;
+      smallVideo.hidden = true;
+      swapBtn.hidden = true;
+      fullBtn.hidden = true;
+      speakerLine.hidden = true;
       soundBtn.hidden = true;
     }
+    if (s !== 'live') siteQualityBox.hidden = true;
+    else if (session) renderSiteQuality(session.siteQualities);
     stage.dataset.state = s;
     prefBox.hidden = isPublisher || !preferenceSupported || !lecture || s === 'ended' || s === 'error';
     for (const input of prefInputs) input.disabled = !preferenceSupported;
@@ -551,14 +757,23 @@ export function mountRoom(root, ctx, lectureId, query) {
     }
     if (isPublisher || ctx.user.role === 'admin') {
       livePanel = liveAttendancePanel(ctx, lectureId, lecture.siteId);
-      liveSlot.append(livePanel.el);
+      liveSlot.append(siteQualityBox, livePanel.el);
     }
     if (isPublisher) {
-      stage.append(localVideo, placeholder, cameraBox);
+      stage.append(localVideo, localScreen, placeholder, cameraBox);
     } else {
-      stage.append(remoteVideo, placeholder, audioOnlyBox, soundBtn);
+      stage.append(remoteVideo, smallVideo, placeholder, audioOnlyBox, soundBtn);
+      if (typeof ResizeObserver === 'function') {
+        resizeObserver = new ResizeObserver(() => scheduleSizes());
+        resizeObserver.observe(remoteVideo);
+        resizeObserver.observe(smallVideo);
+      }
+      // A new picture may be a new size even in the same element.
+      remoteVideo.addEventListener('resize', scheduleSizes);
+      smallVideo.addEventListener('resize', scheduleSizes);
     }
     stage.after(mediaBar);
+    mediaBar.after(speakerLine);
 
     const s = new LectureSession({
       lectureId,
@@ -604,7 +819,24 @@ export function mountRoom(root, ctx, lectureId, query) {
           preferenceSupported = ev.supported;
           break;
         case 'state':
-          if (ev.state === 'live') void sample();
+          if (ev.state === 'live') {
+            void sample();
+            scheduleSizes();
+          }
+          break;
+        case 'speaker':
+          updateSpeaker();
+          break;
+        case 'quality':
+          updateAudioOnly();
+          void sample();
+          break;
+        case 'siteQuality':
+          renderSiteQuality(ev.sites);
+          break;
+        case 'screen':
+          updateShare(ev.sharing);
+          if (!ev.sharing) announce(t('room.share.stopped'));
           break;
       }
       render();
@@ -628,6 +860,7 @@ export function mountRoom(root, ctx, lectureId, query) {
   // Keep "waiting" messages (e.g. "was due at") current.
   clockTimer = window.setInterval(render, 30000);
   statsTimer = window.setInterval(() => void sample(), SAMPLE_MS);
+  document.addEventListener('fullscreenchange', onFullScreenChange);
   render();
   void init();
 
@@ -637,10 +870,15 @@ export function mountRoom(root, ctx, lectureId, query) {
     window.clearInterval(clockTimer);
     window.clearInterval(statsTimer);
     window.clearTimeout(noticeTimer);
+    window.clearTimeout(sizeTimer);
+    resizeObserver?.disconnect();
+    document.removeEventListener('fullscreenchange', onFullScreenChange);
     if (dialog.open) dialog.close();
     session?.leave();
     if (handle.session === session) handle.session = null;
     stopCamera();
     remoteVideo.srcObject = null;
+    smallVideo.srcObject = null;
+    localScreen.srcObject = null;
   };
 }

@@ -1,9 +1,9 @@
-// #/sites (admin): sites with their time zones and network notes, and the
-// student groups of each site.
+// #/sites (admin): sites with their time zones, downlink budgets and
+// network notes, and the student groups of each site.
 
 import * as api from '../api.js';
 import { h, replace } from '../dom.js';
-import { t } from '../strings.js';
+import { LOCALE, t } from '../strings.js';
 import { formatTime } from '../time.js';
 import { alertBox, errorText, heading, setTitle } from './common.js';
 import { field, formStatus, modal, select } from './ui.js';
@@ -14,6 +14,23 @@ import { field, formStatus, modal, select } from './ui.js';
 
 /** Zones offered first; any other IANA zone can be typed. */
 export const COMMON_ZONES = ['Asia/Bishkek', 'Europe/Riga', 'Europe/Vilnius', 'Europe/Tallinn', 'Europe/Berlin', 'Asia/Almaty', 'Asia/Tashkent', 'Asia/Dushanbe', 'UTC'];
+
+/** The largest downlink budget the server takes (kbit/s). */
+export const MAX_DOWNLINK_KBPS = 10_000_000;
+
+/**
+ * Read the downlink budget field: a whole number of kbit/s from 0 to
+ * MAX_DOWNLINK_KBPS ("" is 0, no budget); NaN for anything else.
+ * @param {string} text
+ * @returns {number}
+ */
+export function parseDownlink(text) {
+  const v = text.trim();
+  if (v === '') return 0;
+  if (!/^\d+$/.test(v)) return NaN;
+  const n = Number(v);
+  return n <= MAX_DOWNLINK_KBPS ? n : NaN;
+}
 
 /**
  * Is zone a time zone this browser knows?
@@ -75,7 +92,7 @@ export function mountSites(root, ctx) {
     replace(sitesBody, h('div', { class: 'table-wrap' },
       h('table', { class: 'table', id: 'sites-table' },
         h('thead', null, h('tr', null,
-          [t('sites.col.name'), t('sites.col.id'), t('sites.col.institution'), t('sites.col.zone'), t('sites.col.now'), t('sites.col.notes'), t('sites.col.actions')]
+          [t('sites.col.name'), t('sites.col.id'), t('sites.col.institution'), t('sites.col.zone'), t('sites.col.now'), t('sites.col.downlink'), t('sites.col.notes'), t('sites.col.actions')]
             .map((x) => h('th', { scope: 'col', text: x })))),
         h('tbody', null, list.map((s) => {
           const edit = h('button', { type: 'button', class: 'button button-quiet', text: t('common.edit'), 'aria-label': t('sites.editLabel', { name: s.name }), dataset: { action: 'edit-site', siteId: s.id } });
@@ -86,6 +103,8 @@ export function mountSites(root, ctx) {
             h('td', { text: s.institution }),
             h('td', { text: s.timeZone }),
             h('td', { class: 'num', text: validZone(s.timeZone) ? formatTime(now, s.timeZone) : '' }),
+            h('td', { class: 'num downlink', dataset: { downlinkKbps: String(s.downlinkKbps ?? 0) },
+              text: s.downlinkKbps ? t('sites.downlinkValue', { value: s.downlinkKbps.toLocaleString(LOCALE) }) : t('common.none') }),
             h('td', { class: 'wrap notes', text: s.networkNotes || t('common.none') }),
             h('td', null, edit));
         })))));
@@ -161,6 +180,9 @@ export function mountSites(root, ctx) {
       h('input', { type: 'text', list: listId, autocomplete: 'off', spellcheck: 'false', value: site && !COMMON_ZONES.includes(site.timeZone) ? site.timeZone : '' }),
       { hint: t('sites.zoneCustomHint'), extra: h('datalist', { id: listId }, allZones().map((z) => h('option', { value: z }))) });
     const notes = field('site-notes', t('sites.notes'), h('textarea', { rows: 3, maxlength: 2000 }), { hint: t('sites.notesHint') });
+    const downlink = field('site-downlink', t('sites.downlink'),
+      h('input', { type: 'number', min: 0, max: MAX_DOWNLINK_KBPS, step: 1, inputmode: 'numeric', value: String(site?.downlinkKbps ?? 0) }),
+      { hint: t('sites.downlinkHint') });
     if (site) {
       id.control.value = site.id;
       id.control.disabled = true;
@@ -175,27 +197,28 @@ export function mountSites(root, ctx) {
     const cancel = h('button', { type: 'button', class: 'button', text: t('common.cancel') });
     cancel.addEventListener('click', () => m.close());
     const form = h('form', { id: 'site-form', novalidate: true },
-      status.el, id.wrap, name.wrap, inst.wrap, zone.wrap, custom.wrap, notes.wrap,
+      status.el, id.wrap, name.wrap, inst.wrap, zone.wrap, custom.wrap, downlink.wrap, notes.wrap,
       h('div', { class: 'dialog-actions' }, cancel, submit));
     m.body.append(form);
     (site ? name : id).control.focus();
     /** @type {Record<string, import('./ui.js').Field>} */
-    const byName = { id, name, institution: inst, networkNotes: notes };
+    const byName = { id, name, institution: inst, networkNotes: notes, downlinkKbps: downlink };
 
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      for (const f of [id, name, inst, zone, custom, notes]) f.clear();
+      for (const f of [id, name, inst, zone, custom, notes, downlink]) f.clear();
       status.clear();
       const tz = zoneSel.value === '__other' ? custom.control.value.trim() : zoneSel.value;
       const body = {
         id: id.control.value.trim(), name: name.control.value.trim(), institution: inst.control.value.trim(),
-        timeZone: tz, networkNotes: notes.control.value,
+        timeZone: tz, networkNotes: notes.control.value, downlinkKbps: parseDownlink(downlink.control.value),
       };
       let ok = true;
       if (!site && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(body.id)) { id.setError(t('sites.err.id')); ok = false; }
       if (!body.name) { name.setError(t('sites.err.name')); ok = false; }
       if (!validZone(tz)) { (zoneSel.value === '__other' ? custom : zone).setError(t('sites.err.zone')); ok = false; }
       if (body.networkNotes.length > 2000) { notes.setError(t('sites.err.notes')); ok = false; }
+      if (Number.isNaN(body.downlinkKbps)) { downlink.setError(t('sites.err.downlink')); ok = false; }
       if (!ok) {
         const bad = form.querySelector('[aria-invalid="true"]');
         if (bad instanceof HTMLElement) bad.focus();
@@ -204,7 +227,7 @@ export function mountSites(root, ctx) {
       submit.disabled = true;
       try {
         const saved = site
-          ? await api.updateSite(site.id, { name: body.name, institution: body.institution, timeZone: body.timeZone, networkNotes: body.networkNotes })
+          ? await api.updateSite(site.id, { name: body.name, institution: body.institution, timeZone: body.timeZone, networkNotes: body.networkNotes, downlinkKbps: body.downlinkKbps })
           : await api.createSite(body);
         ctx.sites.set(saved.id, saved);
         if (saved.id === ctx.site.id) ctx.site = saved;
