@@ -68,19 +68,27 @@ type Failure struct {
 
 // Server is what the server reported about itself over the window.
 type Server struct {
-	CPUSource             string `json:"cpuSource"` // "proc", "metrics" or "" (unknown)
-	CPUSeconds            Num    `json:"cpuSeconds"`
-	CPUPercent            Num    `json:"cpuPercent"` // of one core
-	PacketsForwarded      Num    `json:"packetsForwarded"`
-	ForwardedPerSecond    Num    `json:"forwardedPerSecond"`
-	CPUMicrosPerPacket    Num    `json:"cpuMicrosPerPacket"`
-	RSSBytes              Num    `json:"rssBytes"`
-	RSSPerSubscriber      Num    `json:"rssPerSubscriberBytes"`
-	LivePerSubscriber     Num    `json:"liveMemoryPerSubscriberBytes"` // live heap (estimated) + stacks
-	AllocBytesPerPacket   Num    `json:"allocBytesPerPacket"`
-	AllocsPerPacket       Num    `json:"allocsPerPacket"`
-	Goroutines            Num    `json:"goroutines"`
-	GoroutinesPerSubscrib Num    `json:"goroutinesPerSubscriber"`
+	CPUSource          string `json:"cpuSource"` // "proc", "metrics" or "" (unknown)
+	CPUSeconds         Num    `json:"cpuSeconds"`
+	CPUPercent         Num    `json:"cpuPercent"` // of one core
+	PacketsForwarded   Num    `json:"packetsForwarded"`
+	ForwardedPerSecond Num    `json:"forwardedPerSecond"`
+	CPUMicrosPerPacket Num    `json:"cpuMicrosPerPacket"`
+	RSSBytes           Num    `json:"rssBytes"`
+	LiveBytes          Num    `json:"liveBytes"` // live heap (estimated at the last collection) + stacks
+	// RSSPerSubscriberMax and LivePerSubscriberMax divide the whole
+	// process by the subscribers: upper bounds that include the server's
+	// fixed cost.
+	RSSPerSubscriberMax  Num `json:"rssPerSubscriberMaxBytes"`
+	LivePerSubscriberMax Num `json:"livePerSubscriberMaxBytes"`
+	// LivePerSubscriber is the growth of live memory since the baseline
+	// (publishers only) per subscriber; unknown when no collection ran
+	// during the baseline, whose heap figures would then be stale.
+	LivePerSubscriber     Num `json:"livePerSubscriberBytes"`
+	AllocBytesPerPacket   Num `json:"allocBytesPerPacket"`
+	AllocsPerPacket       Num `json:"allocsPerPacket"`
+	Goroutines            Num `json:"goroutines"`
+	GoroutinesPerSubscrib Num `json:"goroutinesPerSubscriber"`
 }
 
 // Report is the result of one run.
@@ -204,7 +212,7 @@ func (r *runner) report(window time.Duration, base, before, after serverSample, 
 func serverFigures(window time.Duration, joined int, base, before, after serverSample) Server {
 	nan := Num(math.NaN())
 	s := Server{CPUSeconds: nan, CPUPercent: nan, PacketsForwarded: nan, ForwardedPerSecond: nan, CPUMicrosPerPacket: nan,
-		RSSBytes: nan, RSSPerSubscriber: nan, LivePerSubscriber: nan,
+		RSSBytes: nan, LiveBytes: nan, RSSPerSubscriberMax: nan, LivePerSubscriberMax: nan, LivePerSubscriber: nan,
 		AllocBytesPerPacket: nan, AllocsPerPacket: nan, Goroutines: nan, GoroutinesPerSubscrib: nan}
 	get := func(m map[string]float64, name string) (float64, bool) {
 		v, ok := m[name]
@@ -251,34 +259,35 @@ func serverFigures(window time.Duration, joined int, base, before, after serverS
 	if v, ok := get(after.metrics, "go_goroutines"); ok {
 		s.Goroutines = Num(v)
 	}
-	s.RSSPerSubscriber = perSub("process_resident_memory_bytes")
-	s.LivePerSubscriber = liveMemory(joined, base, after)
+	if joined > 0 {
+		s.RSSPerSubscriberMax = s.RSSBytes / Num(joined)
+	}
+	if a, ok := liveMemory(after); ok {
+		s.LiveBytes = Num(a)
+		if joined > 0 {
+			s.LivePerSubscriberMax = Num(a / float64(joined))
+		}
+		if b, ok := liveMemory(base); ok && base.gcFresh && joined > 0 {
+			s.LivePerSubscriber = Num((a - b) / float64(joined))
+		}
+	}
 	s.GoroutinesPerSubscrib = perSub("go_goroutines")
 	return s
 }
 
-// liveMemory estimates the server's live memory growth per subscriber.
-// The heap in use includes garbage not yet collected and swings by the
-// heap's size between two collections; the next GC goal is set from the
-// live heap marked by the last collection (goal = live × (1 + GOGC/100)),
-// so it gives the live heap without forcing a collection. Goroutine stacks
-// are added as they are.
-func liveMemory(joined int, base, after serverSample) Num {
-	live := func(m map[string]float64) (float64, bool) {
-		goal, ok1 := m["go_memstats_next_gc_bytes"]
-		stack, ok2 := m["go_memstats_stack_inuse_bytes"]
-		gogc, ok3 := m["go_gc_gogc_percent"]
-		if !ok1 || !ok2 || !ok3 || gogc <= 0 {
-			return 0, false
-		}
-		return goal/(1+gogc/100) + stack, true
+// liveMemory estimates the server's live memory: heap plus goroutine
+// stacks. The heap in use includes garbage not yet collected and swings by
+// the heap's size between two collections; the next GC goal is set from
+// the live heap marked by the last collection (goal = live × (1 +
+// GOGC/100)), so it gives the live heap without forcing a collection.
+func liveMemory(s serverSample) (float64, bool) {
+	goal, ok1 := s.metrics["go_memstats_next_gc_bytes"]
+	stack, ok2 := s.metrics["go_memstats_stack_inuse_bytes"]
+	gogc, ok3 := s.metrics["go_gc_gogc_percent"]
+	if !ok1 || !ok2 || !ok3 || gogc <= 0 {
+		return 0, false
 	}
-	b, ok1 := live(base.metrics)
-	a, ok2 := live(after.metrics)
-	if !ok1 || !ok2 || joined == 0 {
-		return Num(math.NaN())
-	}
-	return Num((a - b) / float64(joined))
+	return goal/(1+gogc/100) + stack, true
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -321,8 +330,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "server CPU: %v µs per forwarded packet (%v %% of a core, %v packets/s, from %s)\n",
 		s.CPUMicrosPerPacket, s.CPUPercent, s.ForwardedPerSecond, cmp.Or(s.CPUSource, "-"))
 	fmt.Fprintf(w, "server allocation: %v bytes in %v allocations per forwarded packet\n", s.AllocBytesPerPacket, s.AllocsPerPacket)
-	fmt.Fprintf(w, "server memory: RSS %v MiB; per subscriber %v KiB live (heap + stacks), %v KiB RSS\n",
-		Num(float64(s.RSSBytes)/(1<<20)), Num(float64(s.LivePerSubscriber)/1024), Num(float64(s.RSSPerSubscriber)/1024))
+	fmt.Fprintf(w, "server memory: RSS %v MiB, live %v MiB (heap + stacks); per subscriber: %v KiB live added since the baseline, at most %v KiB live, %v KiB RSS\n",
+		Num(float64(s.RSSBytes)/(1<<20)), Num(float64(s.LiveBytes)/(1<<20)), Num(float64(s.LivePerSubscriber)/1024),
+		Num(float64(s.LivePerSubscriberMax)/1024), Num(float64(s.RSSPerSubscriberMax)/1024))
 	fmt.Fprintf(w, "server goroutines: %v; per subscriber %v\n", s.Goroutines, s.GoroutinesPerSubscrib)
 	_, err := fmt.Fprintf(w, "load tool CPU: %v %% of a core\n", rep.ToolCPU)
 	for _, n := range rep.Notes {

@@ -17,7 +17,10 @@ import (
 // NaN-free: ok flags say what was read.
 type serverSample struct {
 	metrics map[string]float64 // the metricNames found
-	procCPU float64            // seconds of user+system time from /proc, when procOK
+	// gcFresh: a garbage collection ran while this baseline was taken, so
+	// the memory figures derived from the last collection describe it.
+	gcFresh bool
+	procCPU float64 // seconds of user+system time from /proc, when procOK
 	procOK  bool
 }
 
@@ -151,7 +154,8 @@ func (r *runner) baseline(ctx context.Context) (serverSample, error) {
 			return first, ctx.Err()
 		}
 		s, err := r.sampleServer(ctx)
-		if err != nil || !ok || s.metrics["go_gc_duration_seconds_count"] > gcs || time.Now().After(deadline) {
+		s.gcFresh = ok && s.metrics["go_gc_duration_seconds_count"] > gcs
+		if err != nil || !ok || s.gcFresh || time.Now().After(deadline) {
 			return s, err
 		}
 	}
