@@ -63,28 +63,33 @@ func (s *subscriber) read(t *webrtc.TrackRemote, ts *trackStats) {
 		if err != nil {
 			return
 		}
-		now := clk.now()
-		payload, ok := rtpPayload(buf[:n])
-		if !ok {
-			continue
-		}
-		st, ok := readStamp(payload)
-		if !ok {
-			continue
-		}
-		ts.packets++
-		if st.stream != streamAudio && st.flags&flagKeyStart != 0 && s.firstFrame.Load() == 0 {
-			s.firstFrame.CompareAndSwap(0, now)
-		}
-		if !s.r.measuring.Load() {
-			if ts.inSeg {
-				ts.closeSegment()
-			}
-			continue
-		}
-		ts.delay.record(time.Duration(now - st.sent))
-		ts.count(uint16(st.pub)<<8|uint16(st.stream), st.seq)
+		ts.packet(buf[:n], clk.now(), s.r.measuring.Load(), &s.firstFrame)
 	}
+}
+
+// packet accounts for one received RTP packet at time now: the first
+// keyframe (into firstFrame, once), and delay and loss while measuring.
+func (ts *trackStats) packet(pkt []byte, now int64, measuring bool, firstFrame *atomic.Int64) {
+	payload, ok := rtpPayload(pkt)
+	if !ok {
+		return
+	}
+	st, ok := readStamp(payload)
+	if !ok {
+		return
+	}
+	ts.packets++
+	if st.stream != streamAudio && st.flags&flagKeyStart != 0 && firstFrame.Load() == 0 {
+		firstFrame.CompareAndSwap(0, now)
+	}
+	if !measuring {
+		if ts.inSeg {
+			ts.closeSegment()
+		}
+		return
+	}
+	ts.delay.record(time.Duration(now - st.sent))
+	ts.count(uint16(st.pub)<<8|uint16(st.stream), st.seq)
 }
 
 // count adds one received sequence number to the loss accounting.
