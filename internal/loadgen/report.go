@@ -201,6 +201,9 @@ func (r *runner) report(window time.Duration, base, before, after serverSample, 
 	rep.Server = serverFigures(window, rep.Joined, base, before, after)
 	rep.ServerSamples = map[string]map[string]float64{"baseline": base.metrics, "start": before.metrics, "end": after.metrics}
 	rep.ToolCPU = Num(100 * toolCPU / window.Seconds())
+	if math.IsNaN(float64(rep.Server.LiveBytes)) {
+		rep.Notes = append(rep.Notes, "server live memory unknown: no garbage collection during the window (try a longer -duration)")
+	}
 	if rep.Server.CPUSource == "" {
 		rep.Notes = append(rep.Notes, "server CPU unknown: give -server-pid or expose process_cpu_seconds_total")
 	}
@@ -262,7 +265,10 @@ func serverFigures(window time.Duration, joined int, base, before, after serverS
 	if joined > 0 {
 		s.RSSPerSubscriberMax = s.RSSBytes / Num(joined)
 	}
-	if a, ok := liveMemory(after); ok {
+	gcBefore, ok1 := get(before.metrics, "go_gc_duration_seconds_count")
+	gcAfter, ok2 := get(after.metrics, "go_gc_duration_seconds_count")
+	// Without a collection in the window the heap goal is from before it.
+	if a, ok := liveMemory(after); ok && ok1 && ok2 && gcAfter > gcBefore {
 		s.LiveBytes = Num(a)
 		if joined > 0 {
 			s.LivePerSubscriberMax = Num(a / float64(joined))
