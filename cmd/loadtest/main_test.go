@@ -26,6 +26,7 @@ func TestFlagErrors(t *testing.T) {
 		{append([]string{"-subscribers", "-1"}, admin...), "-subscribers -1"},
 		{append([]string{"-subscribers", "100000"}, admin...), "-subscribers 100000: want 0 to 2000"},
 		{append([]string{"-publishers", "0"}, admin...), "-publishers 0 needs -lecture"},
+		{append([]string{"-accounts", "-2"}, admin...), "-accounts -2"},
 		{append([]string{"-bitrate", "fast"}, admin...), `-bitrate "fast"`},
 		{append([]string{"-bitrate", "20M"}, admin...), "-bitrate 20000000"},
 		{append([]string{"-fps", "0"}, admin...), "-fps 0"},

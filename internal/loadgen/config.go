@@ -22,12 +22,18 @@ type Config struct {
 	ServerPID int
 
 	// Admin mode: with AdminUser set, the tool creates (or reuses) a site,
-	// a lecturer and Subscribers students named after Prefix, all with
+	// a lecturer and Accounts students named after Prefix, all with
 	// Password, and a lecture it starts.
 	AdminUser, AdminPassword string
-	Prefix                   string
-	Password                 string
-	LectureMinutes           int
+	// Accounts is how many student accounts the subscribers share, in turn
+	// (a student may have several connections). 0: one per subscriber when
+	// the server is on loopback, else 8, because the server allows 10
+	// sign-ins per client address before slowing to one per 6 s, and the
+	// admin and the lecturer take two.
+	Accounts       int
+	Prefix         string
+	Password       string
+	LectureMinutes int
 
 	// Explicit mode: LectureID with LecturerUser/LecturerPassword (needed
 	// when Publishers > 0) and StudentUser/StudentPassword, one account
@@ -127,6 +133,8 @@ func (c *Config) Validate() error {
 	}
 
 	switch {
+	case c.Accounts < 0 || c.Accounts > MaxSubscribers:
+		return fmt.Errorf("-accounts %d: want 0 (automatic) to %d", c.Accounts, MaxSubscribers)
 	case c.Subscribers < 0 || c.Subscribers > MaxSubscribers:
 		return fmt.Errorf("-subscribers %d: want 0 to %d", c.Subscribers, MaxSubscribers)
 	case c.Publishers < 0 || c.Publishers > MaxPublishers:

@@ -215,8 +215,16 @@ func (r *runner) accounts(ctx context.Context) (string, cred, []cred, error) {
 	if me.Role != "admin" {
 		return "", cred{}, nil, fmt.Errorf("-admin %q is a %s, not an admin", cfg.AdminUser, me.Role)
 	}
-	cfg.Log.Info("provisioning", "prefix", cfg.Prefix, "students", cfg.Subscribers)
-	p, err := provision(ctx, admin, cfg.Prefix, cfg.Password, cfg.Subscribers, cfg.LectureMinutes)
+	n := cfg.Accounts
+	if n == 0 {
+		n = 8
+		if r.loopback {
+			n = cfg.Subscribers
+		}
+	}
+	n = min(n, cfg.Subscribers)
+	cfg.Log.Info("provisioning", "prefix", cfg.Prefix, "students", n)
+	p, err := provision(ctx, admin, cfg.Prefix, cfg.Password, n, cfg.LectureMinutes)
 	if err != nil {
 		return "", cred{}, nil, err
 	}

@@ -98,7 +98,7 @@ func smallRun(srv testServer) Config {
 	return Config{
 		Server: srv.base, ServerPID: srv.pid,
 		AdminUser: "admin", AdminPassword: adminPassword, Prefix: "lt", Password: "loadgen student password",
-		Subscribers: 3, Publishers: 1,
+		Subscribers: 3, Publishers: 1, Accounts: 2, // one student has two connections
 		Bitrate: 500_000, FPS: 15, Layers: 3, KeyframeInterval: time.Second, AudioBitrate: 32_000,
 		Ramp: 500 * time.Millisecond, Settle: time.Second, Duration: 3 * time.Second, Timeout: 60 * time.Second,
 	}
