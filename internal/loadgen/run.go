@@ -356,13 +356,15 @@ func (s *subscriber) setup(ctx context.Context, cookie, lectureID string) error 
 	if cfg.Prefer == "audio-only" {
 		return nil
 	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for s.firstFrame.Load() == 0 {
 		select {
 		case err := <-s.p.failed:
 			return err
 		case <-sctx.Done():
 			return errors.New("timed out waiting for the first video frame")
-		case <-time.After(5 * time.Millisecond):
+		case <-tick.C:
 		}
 	}
 	return nil

@@ -118,6 +118,8 @@ func (ts *trackStats) closeSegment() {
 // and closes open loss segments.
 func (s *subscriber) finish() {
 	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, ts := range s.tracks {
 		if ts.inSeg {
 			ts.closeSegment()
