@@ -1,0 +1,179 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bomca/lecturelink/account"
+	"github.com/bomca/lecturelink/internal/redistest"
+	"github.com/bomca/lecturelink/schedule"
+)
+
+// testServer is the real lecturelink binary on a private redis-server.
+type testServer struct {
+	base string
+	pid  int
+}
+
+var runningURL = regexp.MustCompile(`msg="lecturelink is running" url=(\S+)`)
+
+const adminPassword = "loadgen admin password"
+
+// startServer builds and runs the server, as an operator would, with an
+// admin account seeded in its Redis. It stops when the test ends.
+func startServer(t *testing.T) testServer {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "lecturelink")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/bomca/lecturelink/cmd/lecturelink").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	rs := redistest.Start(t)
+	ctx := context.Background()
+	sched := schedule.NewStore(rs.Client, schedule.Options{})
+	if err := sched.PutSite(ctx, schedule.Site{ID: "riga", Name: "Riga", Institution: "Riga Technical University", TimeZone: "Europe/Riga"}); err != nil {
+		t.Fatal(err)
+	}
+	accounts := account.NewStore(rs.Client, account.Options{})
+	if _, err := accounts.Create(ctx, account.NewUser{Username: "admin", Password: adminPassword, DisplayName: "Admin",
+		Role: account.RoleAdmin, SiteID: "riga"}); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-redis", "redis://"+rs.Addr, "-outbox", t.TempDir(), "-ice-loopback")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	urls := make(chan string, 1)
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if testing.Verbose() {
+				t.Log(sc.Text())
+			}
+			if m := runningURL.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- strings.TrimSuffix(m[1], "/")
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	select {
+	case u := <-urls:
+		return testServer{base: u, pid: cmd.Process.Pid}
+	case <-done:
+		t.Fatal("server exited before listening")
+	case <-time.After(60 * time.Second):
+		t.Fatal("server did not listen within 60 s")
+	}
+	return testServer{}
+}
+
+// smallRun is a configuration for a short run against srv.
+func smallRun(srv testServer) Config {
+	return Config{
+		Server: srv.base, ServerPID: srv.pid,
+		AdminUser: "admin", AdminPassword: adminPassword, Prefix: "lt", Password: "loadgen student password",
+		Subscribers: 3, Publishers: 1, Accounts: 2, // one student has two connections
+		Bitrate: 500_000, FPS: 15, Layers: 3, KeyframeInterval: time.Second, AudioBitrate: 32_000,
+		Ramp: 500 * time.Millisecond, Settle: time.Second, Duration: 3 * time.Second, Timeout: 60 * time.Second,
+	}
+}
+
+// TestRun runs one publisher and three subscribers through the real server
+// and checks that every subscriber got video and audio and that the
+// figures are present and consistent; then the errors a user meets first.
+func TestRun(t *testing.T) {
+	srv := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	t.Run("small run", func(t *testing.T) {
+		rep, err := Run(ctx, smallRun(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var table strings.Builder
+		if err := rep.WriteTable(&table); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("report:\n%s", table.String())
+		if rep.Joined != 3 || rep.Failed != 0 || rep.Dropped != 0 {
+			t.Fatalf("joined %d, failed %d (%v), dropped %d; want 3, 0, 0", rep.Joined, rep.Failed, rep.Failures, rep.Dropped)
+		}
+		if rep.NoVideo != 0 || rep.NoAudio != 0 {
+			t.Fatalf("%d subscribers without video, %d without audio", rep.NoVideo, rep.NoAudio)
+		}
+		for name, s := range map[string]Stream{"video": rep.Video, "audio": rep.Audio} {
+			d := s.DelayMS
+			if d.N == 0 || !(d.P50 > 0) || !(d.P95 >= d.P50) || !(d.P99 >= d.P95) || !(d.Max >= d.P99) {
+				t.Errorf("%s delay %+v: want samples with 0 < p50 ≤ p95 ≤ p99 ≤ max", name, d)
+			}
+			if !(s.LossPct >= 0 && s.LossPct < 10) {
+				t.Errorf("%s loss %v %% (%d of %d received), want under 10 %%", name, s.LossPct, s.Received, s.Expected)
+			}
+		}
+		if rep.FirstFrameMS.N != 3 || !(rep.FirstFrameMS.Max >= rep.FirstFrameMS.P50) || !(rep.JoinMS.P50 > 0) {
+			t.Errorf("first frame %+v, join %+v", rep.FirstFrameMS, rep.JoinMS)
+		}
+		s := rep.Server
+		if s.CPUSource != "proc" || !(s.PacketsForwarded > 0) || !(s.CPUMicrosPerPacket > 0) || math.IsInf(float64(s.CPUMicrosPerPacket), 0) {
+			t.Errorf("server figures %+v: want CPU from /proc and packets forwarded", s)
+		}
+		if !(s.Goroutines > 0) || !(s.RSSBytes > 0) {
+			t.Errorf("server goroutines %v, RSS %v: want them from /metrics", s.Goroutines, s.RSSBytes)
+		}
+		// A second run reuses the accounts and the live lecture.
+		cfg := smallRun(srv)
+		cfg.Subscribers, cfg.Duration = 1, time.Second
+		rep, err = Run(ctx, cfg)
+		if err != nil {
+			t.Fatalf("second run: %v", err)
+		}
+		if rep.Joined != 1 || rep.NoVideo != 0 {
+			t.Fatalf("second run: joined %d, without video %d", rep.Joined, rep.NoVideo)
+		}
+	})
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		cfg := smallRun(srv)
+		cfg.AdminPassword = "not the password"
+		_, err := Run(ctx, cfg)
+		if err == nil || err.Error() != `signing in as "admin": wrong username or password` {
+			t.Fatalf("err = %v", err)
+		}
+	})
+
+	t.Run("unreachable server", func(t *testing.T) {
+		cfg := smallRun(srv)
+		cfg.Server = "http://127.0.0.1:1"
+		_, err := Run(ctx, cfg)
+		if err == nil || !strings.Contains(err.Error(), "unreachable") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
