@@ -73,6 +73,13 @@ const (
 	bweMinBucket  = 2_000_000
 	bweMinBuckets = 5
 
+	// bweCapMargin: once congestion has shown the path's capacity (the
+	// delivery rate at the last decrease, or what a probe delivered), the
+	// estimate grows no further than this above it without a probe: at
+	// saturation the delivery rate is the capacity, and 1.5 × it would
+	// let the allocator pick a layer that cannot fit.
+	bweCapMargin = 1.1
+
 	bweMinRate = 50_000
 	bweMaxRate = 50_000_000
 
@@ -85,10 +92,10 @@ const (
 	// everything at once) and probeMaxRate. Failure doubles probeGap, up
 	// to probeMaxGap; success resets it.
 	probeWantMargin = 1.3
-	probeClean      = 1_000_000
-	probeBaseGap    = 1_000_000
-	probeMaxGap     = 4_000_000
-	probeDuration   = 250_000
+	probeClean      = 500_000
+	probeBaseGap    = 500_000
+	probeMaxGap     = 2_000_000
+	probeDuration   = 400_000
 	probeMaxFactor  = 2.0
 	probeMaxRate    = 8_000_000
 	// probeGrace: after a probe the queue it may have built drains; the
@@ -98,6 +105,11 @@ const (
 	// through, with loss under probeLoss and no queue growth.
 	probeDelivered = 0.9
 	probeLoss      = 0.05
+	// probeMinSpan: a probe may be judged on the packets of a single
+	// feedback (~100 ms, 20+ packets), when the others were lost. Some
+	// are: see prober. That is also why a probe lasts several feedback
+	// intervals.
+	probeMinSpan = 40_000
 	// noRTXStep: without RTX there is no padding to probe with; a due
 	// probe then raises the estimate by this factor instead (the AIMD
 	// undoes it if the path cannot carry it).
@@ -132,6 +144,8 @@ type bwe struct {
 	lastUpdate int64 // now of the previous update
 	lastDecr   int64
 	congested  int64 // last time the path was seen congested or lossy
+	capacity   float64 // delivery rate at the last decrease or successful probe
+	queue      int64   // queuing delay of the newest packets, µs
 	started    bool
 
 	// Probe state: a probe covers the packets sent in [pStart, pEnd].
@@ -190,6 +204,12 @@ func (b *bwe) baseOWD(now int64) int64 {
 
 // stats evaluates the results sent in [from, to].
 func (b *bwe) stats(from, to, now int64) bweStats {
+	return b.statsSpan(from, to, now, bweMinSpan)
+}
+
+// statsSpan is stats with the shortest arrival span a rate is computed
+// over.
+func (b *bwe) statsSpan(from, to, now, minSpan int64) bweStats {
 	var st bweStats
 	base := b.baseOWD(now)
 	var firstArr, lastArr int64
@@ -230,7 +250,7 @@ func (b *bwe) stats(from, to, now int64) bweStats {
 	if n := st.received + lost; n > 0 {
 		st.loss = float64(lost) / float64(n)
 	}
-	if span := lastArr - firstArr; st.received > 1 && span >= bweMinSpan {
+	if span := lastArr - firstArr; st.received > 1 && span >= minSpan {
 		st.rate = float64(recvBytes-firstSize) * 8e6 / float64(span)
 	}
 	if nNew > 0 {
@@ -279,12 +299,13 @@ func (b *bwe) update(rs []pktResult, now int64, want float64) (probe bool) {
 		}
 	}
 	st := b.stats(newest-bweWindow, newest, newest)
+	b.queue = max(st.qNew, 0)
 	if st.received < bweMinSamples || st.rate == 0 {
 		return false
 	}
-	// Loss is judged over everything kept: a 500 ms window of a few
-	// hundred kbit/s holds too few packets to tell 1 % from 5 %.
-	st.loss = b.stats(newest-bweKeep, newest, newest).loss
+	// Loss is judged over twice the window: 500 ms of a few hundred
+	// kbit/s holds too few packets to tell 1 % from 5 %.
+	st.loss = b.stats(newest-2*bweWindow, newest, newest).loss
 	if newest < b.graceUntil {
 		return false
 	}
@@ -294,6 +315,7 @@ func (b *bwe) update(rs []pktResult, now int64, want float64) (probe bool) {
 		b.limited = true
 		if b.est == 0 || now-b.lastDecr >= bweDecreaseGap {
 			b.est = bweDecrease * st.rate
+			b.capacity = st.rate
 			b.lastDecr = now
 		}
 	case st.loss > bweLossLow:
@@ -303,6 +325,9 @@ func (b *bwe) update(rs []pktResult, now int64, want float64) (probe bool) {
 		}
 	default:
 		limit := bweMaxOverRate * st.rate
+		if b.capacity > 0 {
+			limit = min(limit, max(bweCapMargin*b.capacity, b.est))
+		}
 		switch {
 		case b.est == 0:
 			b.est = limit
@@ -375,7 +400,7 @@ func (b *bwe) schedule(now int64, ok bool) {
 // judgeProbe ends the probe once feedback covers packets sent after it
 // (or at once if its packets already show the queue growing).
 func (b *bwe) judgeProbe(newest, now int64) {
-	st := b.stats(b.pStart, b.pEnd, newest)
+	st := b.statsSpan(b.pStart, b.pEnd, newest, probeMinSpan)
 	done := newest > b.pEnd
 	failed := st.growth > bweQueueGrowth && st.received >= bweMinSamples || st.loss > probeLoss && st.received >= bweMinSamples
 	if !done && !failed {
@@ -405,10 +430,20 @@ func (b *bwe) judgeProbe(newest, now int64) {
 	if span := last - first; span > 0 {
 		sendRate = float64(sent) * 8e6 / float64(span)
 	}
-	ok := !failed && st.received >= bweMinSamples && st.rate > 0 && sendRate > 0 &&
+	if !failed && (st.received < bweMinSamples || st.rate == 0) {
+		// No feedback covered it (see prober on feedback naming the RTX
+		// SSRC): inconclusive, neither a success nor a reason to back off.
+		b.nextProbe = now + probeBaseGap
+		return
+	}
+	ok := !failed && sendRate > 0 &&
 		st.rate >= probeDelivered*sendRate && st.loss <= probeLoss && st.growth <= bweQueueGrowth
 	if ok {
-		b.est = min(max(b.est, min(st.rate, sendRate)), bweMaxRate)
+		// The prober paced media and padding to the target; the
+		// packets reported (feedback naming the RTX SSRC is lost, see
+		// twcc.go) came through at the rate they were sent.
+		b.est = min(max(b.est, probeDelivered*b.pTarget), bweMaxRate)
+		b.capacity = max(b.capacity, b.est)
 	}
 	b.schedule(now, ok)
 }

@@ -164,6 +164,8 @@ type SFU struct {
 	log *slog.Logger
 	api *webrtc.API
 	st  *counters
+	// taps routes subscribers' RTCP for RTX SSRCs (rtx.go).
+	taps *rtcpTaps
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -184,7 +186,8 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.KeyframeInterval <= 0 {
 		cfg.KeyframeInterval = 500 * time.Millisecond
 	}
-	api, err := newAPI(cfg)
+	taps := &rtcpTaps{}
+	api, err := newAPI(cfg, taps)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +195,7 @@ func New(cfg Config) (*SFU, error) {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		api:   api,
+		taps:  taps,
 		st:    &counters{},
 		rooms: make(map[string]*Room),
 	}, nil
@@ -205,7 +209,14 @@ func New(cfg Config) (*SFU, error) {
 // generator asks publishers to retransmit what the SFU lost, RTCP reports
 // keep both sides' statistics and RTT right, and TWCC feedback on received
 // streams lets the lecturer's browser ramp its bitrate up.
-func newAPI(cfg Config) (*webrtc.API, error) {
+//
+// ConfigureTWCCSender also registers the transport-cc header extension and
+// RTCP feedback for audio and video in both directions, which is all the
+// sub connections need to offer them: the SFU stamps its own sequence
+// numbers in the fan-out (twcc.go) instead of pion's
+// HeaderExtensionInterceptor, which allocates per packet. taps gives the
+// estimator the feedback pion would drop (rtx.go).
+func newAPI(cfg Config, taps *rtcpTaps) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("sfu: register codecs: %w", err)
@@ -228,7 +239,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		return nil, fmt.Errorf("sfu: twcc: %w", err)
 	}
 
-	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}, BufferFactory: taps.factory}
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
