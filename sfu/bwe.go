@@ -143,7 +143,7 @@ type bwe struct {
 	minEpoch   [bweMinBuckets]int64
 	lastUpdate int64 // now of the previous update
 	lastDecr   int64
-	congested  int64 // last time the path was seen congested or lossy
+	congested  int64   // last time the path was seen congested or lossy
 	capacity   float64 // delivery rate at the last decrease or successful probe
 	queue      int64   // queuing delay of the newest packets, µs
 	started    bool

@@ -61,16 +61,16 @@ type congestion struct {
 	want  func() uint64
 	probe func(rate float64, d time.Duration) bool
 
-	mu     sync.Mutex
-	bwe    bwe
+	mu  sync.Mutex
+	bwe bwe
 	// Retransmissions share the estimate (rtxShare of it) once it is in
 	// use: a token bucket of bytes.
 	rtxTokens float64
 	rtxLast   time.Time
-	recent [4]uint32 // last feedback ids, to skip a duplicate
-	nrec   int
-	rs     []pktResult // reused per feedback
-	fb     rtcp.TransportLayerCC
+	recent    [4]uint32 // last feedback ids, to skip a duplicate
+	nrec      int
+	rs        []pktResult // reused per feedback
+	fb        rtcp.TransportLayerCC
 }
 
 func (c *congestion) init(est *estimate, want func() uint64, probe func(rate float64, d time.Duration) bool) {
