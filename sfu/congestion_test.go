@@ -128,13 +128,20 @@ func TestSubOfferNegotiatesCC(t *testing.T) {
 	}
 }
 
-// TestCongestedSubscriber: one subscriber's downlink is a 400 kbit/s
-// bottleneck (500 ms of queue), another's is unlimited; both receive the
-// same three-layer simulcast (~90, ~250, ~730 kbit/s). The constrained one
-// settles below the high layer, from TWCC feedback alone, and its video
-// never stops for a second; the other keeps the high layer. Once the limit
-// is lifted the constrained one climbs back to the high layer within 10 s
-// (probes lift its estimate; the allocator climbs one layer per hold).
+// TestCongestedSubscriber: one subscriber's downlink is a 300 kbit/s
+// bottleneck (~500 ms of queue), another's is unlimited; both receive the
+// same three-layer simulcast (~90, ~250, ~730 kbit/s) and ~140 kbit/s of
+// audio. The constrained one settles on the low layer, from TWCC feedback
+// alone, and its video never stops for a second; the other keeps the high
+// layer. Once the limit is lifted the constrained one climbs back to the
+// high layer within 10 s (probes lift its estimate; the allocator climbs
+// one layer per hold).
+//
+// 300 kbit/s rather than 400: the middle layer and the audio together take
+// ~410 kbit/s on the wire, and an allocator that gives the whole estimate
+// to video would pick the middle layer under 400 kbit/s and keep the link
+// just over full; with the audio set aside first, 400 kbit/s gives the low
+// layer as 300 does.
 func TestCongestedSubscriber(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -147,7 +154,7 @@ func TestCongestedSubscriber(t *testing.T) {
 
 	free := joinWith(t, r, "free", false, clientOpts{api: newCCClientAPI(t)})
 	rs := newRelayedSub(t)
-	limited := netem.Impairment{RateBits: 300_000, QueueBytes: 20_000}
+	limited := netem.Impairment{RateBits: 300_000, QueueBytes: 20_000} // 530 ms of queue
 	rs.down = limited
 	narrow := joinWith(t, r, "narrow", false, rs.opts(newCCClientAPI(t)))
 	relay := rs.get(ctx, t)
@@ -156,10 +163,7 @@ func TestCongestedSubscriber(t *testing.T) {
 		return free.count(webrtc.RTPCodecTypeVideo) >= 50 && narrow.count(webrtc.RTPCodecTypeVideo) >= 20
 	})
 	waitFor(ctx, t, "the narrow subscriber's estimate", func() bool { return narrow.peer.est.bps.Load() > 0 })
-	waitFor(ctx, t, "the narrow subscriber below the high layer", func() bool {
-		rid := lastRID(narrow)
-		return rid == 'q' || rid == 'h'
-	})
+	waitFor(ctx, t, "the narrow subscriber on the low layer", func() bool { return lastRID(narrow) == 'q' })
 	time.Sleep(3 * time.Second) // settle
 	st0 := relay.Stats(netem.Down)
 	gap, rids := watchVideo(ctx, narrow, 10*time.Second)
@@ -168,12 +172,12 @@ func TestCongestedSubscriber(t *testing.T) {
 	t.Logf("relay in 10 s: in %d out %d queue-lost %d; probes failed %d, last ok %v, gap %d",
 		st1.In-st0.In, st1.Out-st0.Out, st1.LostQueue-st0.LostQueue, narrow.peer.cc.bwe.probesFailed, narrow.peer.cc.bwe.lastProbeOK, narrow.peer.cc.bwe.pGap)
 	narrow.peer.cc.mu.Unlock()
-	t.Logf("under 400 kbit/s: layers %v, longest gap %v, estimate %d bit/s; relay %+v",
+	t.Logf("under 300 kbit/s: layers %v, longest gap %v, estimate %d bit/s; relay %+v",
 		rids, gap, narrow.peer.est.bps.Load(), relay.Stats(netem.Down))
-	if rids['f'] > 0 {
-		t.Errorf("constrained subscriber got %d packets of the high layer", rids['f'])
+	if rids['f'] > 0 || rids['h'] > 0 {
+		t.Errorf("constrained subscriber got layers %v, want only q", rids)
 	}
-	if rids['q']+rids['h'] < 500 {
+	if rids['q'] < 500 {
 		t.Errorf("constrained subscriber got only %v in 10 s", rids)
 	}
 	if gap > time.Second {
@@ -186,22 +190,6 @@ func TestCongestedSubscriber(t *testing.T) {
 
 	relay.Set(netem.Down, netem.Impairment{})
 	lifted := time.Now()
-	dbgDone := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-dbgDone:
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-			c := &narrow.peer.cc
-			c.mu.Lock()
-			b := &c.bwe
-			t.Logf("dbg %v est %.0f lim %v probing %v gap %d failed %d ok %v capacity %.0f queue %d since congested %d rid %c want %d", time.Since(lifted).Round(100*time.Millisecond), b.est, b.limited, b.probing, b.pGap, b.probesFailed, b.lastProbeOK, b.capacity, b.queue, (micros(time.Now())-b.congested)/1000, lastRID(narrow), narrow.peer.wantRate())
-			c.mu.Unlock()
-		}
-	}()
-	defer close(dbgDone)
 	waitFor(ctx, t, "the narrow subscriber back on the high layer", func() bool {
 		return lastRID(narrow) == 'f' || time.Since(lifted) > 20*time.Second
 	})
