@@ -204,7 +204,8 @@ func TestCongestedSubscriber(t *testing.T) {
 // TestNACKRepairedOnRTX: with 5 % loss on the subscriber's path and RTX
 // negotiated, NACKed video packets are resent on the RTX SSRC (the
 // subscriber's pion unwraps them and marks them with the RTX SSRC), and
-// none is resent on the media SSRC.
+// none is resent on the media SSRC. They are written beneath pion's
+// interceptors (rawWriters).
 func TestNACKRepairedOnRTX(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
 	defer cancel()
@@ -255,13 +256,20 @@ func TestNACKRepairedOnRTX(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	var b *binding
+	var raw *rawEntry
 	student.peer.subT.mu.Lock()
 	for _, sub := range student.peer.downs {
 		if sub.down.kind == webrtc.RTPCodecTypeVideo {
 			b = sub.down.bound.Load()
+			raw = sub.down.raw.Load()
 		}
 	}
 	student.peer.subT.mu.Unlock()
+	// Written beneath the interceptors, so the sender reports stay the
+	// media's own.
+	if raw == nil || b == nil || raw.ssrc != b.ssrc {
+		t.Errorf("RTX not written through the stream's SRTP writer (%+v)", raw)
+	}
 	t.Logf("%d packets repaired via RTX SSRC %d, %d resent on the media SSRC; NACKs served %d; relay %+v",
 		viaRTX, rtxSSRC, dup, s.Stats().NACKsServed, relay.Stats(netem.Down))
 	if b == nil || rtxSSRC != b.rtxSSRC {

@@ -46,9 +46,11 @@ type downTrack struct {
 	rtxSeq atomic.Uint32
 	// probe is the padding of a running bandwidth probe (probe.go).
 	probe prober
-	// taps receives the subscriber's RTCP for the RTX SSRC; nil in
-	// benchmarks.
+	// taps receives the subscriber's RTCP for the RTX SSRC, raws has the
+	// SRTP writers RTX packets are written to; nil in benchmarks.
 	taps *rtcpTaps
+	raws *rawWriters
+	raw  atomic.Pointer[rawEntry] // this down-track's, once looked up
 }
 
 // binding is what Bind negotiated: immutable, replaced as a whole.
@@ -61,6 +63,9 @@ type binding struct {
 	twccID  uint8
 	rtxPT   uint8
 	rtxSSRC uint32
+	// senderID is pion's id of the sender, naming its stream together
+	// with ssrc (rawWriters).
+	senderID string
 }
 
 func newDownTrack(src *pubTrack) *downTrack {
@@ -87,7 +92,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	d.bound.Store(&binding{
 		ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), w: ctx.WriteStream(),
-		twccID: twccID, rtxSSRC: rtxSSRC, rtxPT: rtxPT,
+		twccID: twccID, rtxSSRC: rtxSSRC, rtxPT: rtxPT, senderID: ctx.ID(),
 	})
 	// The subscriber can decode nothing until the next keyframe.
 	if d.kind == webrtc.RTPCodecTypeVideo {
@@ -293,7 +298,13 @@ func (d *downTrack) resend(seq uint16, rs *resender, st *counters) {
 	if b.twccID != 0 && d.cc != nil {
 		setTWCC(hdr, b.twccID, d.cc.stamp(hdr.MarshalSize()+twccExtBytes+len(payload), micros(time.Now())), rs.ext[:])
 	}
-	if _, err := b.w.WriteRTP(hdr, payload); err == nil {
+	var err error
+	if b.rtxPT != 0 {
+		err = d.writeRTX(b, hdr, payload)
+	} else {
+		_, err = b.w.WriteRTP(hdr, payload)
+	}
+	if err == nil {
 		st.nacksServed.Add(1)
 		rs.sentSeq[slot], rs.sentAt[slot] = seq, now
 	}

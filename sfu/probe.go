@@ -127,7 +127,7 @@ func (d *downTrack) padBefore(b *binding, ts uint32, now int64) {
 		if b.twccID != 0 {
 			setTWCC(h, b.twccID, d.cc.stamp(size, now/1e3), pr.ext[:])
 		}
-		if _, err := b.w.WriteRTP(h, nil); err != nil {
+		if err := d.writeRTX(b, h, nil); err != nil {
 			return
 		}
 		pr.sent++

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5/packetio"
 	"github.com/pion/webrtc/v4"
@@ -159,4 +161,71 @@ func (b *tapBuffer) Read([]byte) (int, error) {
 func (b *tapBuffer) Close() error {
 	b.once.Do(func() { close(b.done) })
 	return nil
+}
+
+// rawWriters gives down-tracks the SRTP writer of their stream beneath
+// pion's interceptors, for what they send on the RTX SSRC. Through the
+// interceptor chain, pion's sender-report interceptor would count RTX
+// packets as the media stream's (it keys on the stream, not the packet's
+// SSRC) and, when an RTX sequence number happens to be "ahead" of the
+// media's, take a retransmitted packet's old timestamp as the stream's
+// latest, putting the sender report's RTP time (lip sync) off by the
+// packet's age. rawWriters is registered first, so it is the innermost
+// interceptor: it sees the SRTP writer itself, notes it and hands it on
+// unchanged (no cost per packet).
+type rawWriters struct {
+	m sync.Map // rawKey -> *rawEntry
+}
+
+// rawKey names a local stream: pion's sender id (random, per sender) and
+// the media SSRC.
+type rawKey struct {
+	id   string
+	ssrc uint32
+}
+
+type rawEntry struct {
+	ssrc uint32
+	w    interceptor.RTPWriter
+}
+
+// NewInterceptor implements interceptor.Factory.
+func (r *rawWriters) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &rawInterceptor{w: r}, nil
+}
+
+type rawInterceptor struct {
+	interceptor.NoOp
+	w *rawWriters
+}
+
+func (i *rawInterceptor) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	if info.SSRCRetransmission != 0 {
+		i.w.m.Store(rawKey{info.ID, info.SSRC}, &rawEntry{ssrc: info.SSRC, w: writer})
+	}
+	return writer
+}
+
+func (i *rawInterceptor) UnbindLocalStream(info *interceptor.StreamInfo) {
+	i.w.m.Delete(rawKey{info.ID, info.SSRC})
+}
+
+// writeRTX writes a packet on b's RTX SSRC: through the raw SRTP writer of
+// the stream once pion has bound it (looked up once per binding), else
+// through the track's writer.
+func (d *downTrack) writeRTX(b *binding, hdr *rtp.Header, payload []byte) error {
+	e := d.raw.Load()
+	if (e == nil || e.ssrc != b.ssrc) && d.raws != nil {
+		if v, ok := d.raws.m.Load(rawKey{b.senderID, b.ssrc}); ok {
+			e = v.(*rawEntry)
+			d.raw.Store(e)
+		}
+	}
+	var err error
+	if e != nil && e.ssrc == b.ssrc {
+		_, err = e.w.Write(hdr, payload, nil)
+	} else {
+		_, err = b.w.WriteRTP(hdr, payload)
+	}
+	return err
 }

@@ -164,8 +164,10 @@ type SFU struct {
 	log *slog.Logger
 	api *webrtc.API
 	st  *counters
-	// taps routes subscribers' RTCP for RTX SSRCs (rtx.go).
+	// taps routes subscribers' RTCP for RTX SSRCs, raws holds the SRTP
+	// writers RTX is written to (rtx.go).
 	taps *rtcpTaps
+	raws *rawWriters
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -186,8 +188,8 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.KeyframeInterval <= 0 {
 		cfg.KeyframeInterval = 500 * time.Millisecond
 	}
-	taps := &rtcpTaps{}
-	api, err := newAPI(cfg, taps)
+	taps, raws := &rtcpTaps{}, &rawWriters{}
+	api, err := newAPI(cfg, taps, raws)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +198,7 @@ func New(cfg Config) (*SFU, error) {
 		log:   cfg.Logger,
 		api:   api,
 		taps:  taps,
+		raws:  raws,
 		st:    &counters{},
 		rooms: make(map[string]*Room),
 	}, nil
@@ -215,13 +218,15 @@ func New(cfg Config) (*SFU, error) {
 // sub connections need to offer them: the SFU stamps its own sequence
 // numbers in the fan-out (twcc.go) instead of pion's
 // HeaderExtensionInterceptor, which allocates per packet. taps gives the
-// estimator the feedback pion would drop (rtx.go).
-func newAPI(cfg Config, taps *rtcpTaps) (*webrtc.API, error) {
+// estimator the feedback pion would drop, raws the SRTP writers that keep
+// RTX out of the sender reports (rtx.go).
+func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("sfu: register codecs: %w", err)
 	}
 	reg := &interceptor.Registry{}
+	reg.Add(raws) // first: innermost, next to SRTP
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("sfu: nack generator: %w", err)
