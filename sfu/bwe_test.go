@@ -195,3 +195,16 @@ func TestBWEProbeFailsAndBacksOff(t *testing.T) {
 		t.Errorf("%d probes in 20 s", s.probes)
 	}
 }
+
+func TestBWENoProbeWhileCongested(t *testing.T) {
+	// 600 kbit/s into a 300 kbit/s link the whole time: the path is never
+	// clean, so however much more is wanted, no probe starts.
+	s := newBWESim(&simLink{rate: 300_000, queue: 20_000, delay: 20_000}, 2_000_000)
+	s.run(600_000, 10_000_000)
+	if !s.b.limited {
+		t.Fatal("congestion not seen")
+	}
+	if s.probes != 0 {
+		t.Errorf("%d probes on a congested path", s.probes)
+	}
+}
