@@ -87,16 +87,20 @@ const (
 	// estimate allows (want × probeWantMargin, the allocator's up-switch
 	// margin with some room), the path has been clean for probeClean and
 	// probeGap has passed since the last one. It sends padding for
-	// probeDuration so the total rate is the target: at most
-	// probeMaxFactor × the estimate (the next layer, roughly, not
-	// everything at once) and probeMaxRate. Failure doubles probeGap, up
-	// to probeMaxGap; success resets it.
+	// probeDuration so the total rate is the target: probeStep × the
+	// estimate (about the next layer up, e.g. 90 → 250 kbit/s plus
+	// audio), probeMaxFactor × after a success (climbing a recovered
+	// link quickly), and at most probeMaxRate. Failure doubles probeGap, up
+	// to probeMaxGap; success resets it. A failed probe of 1.5 × costs a
+	// saturated link ~100 ms of queue, so probing every 1.5 s stays cheap
+	// while a recovered link is found within ~2 s.
 	probeWantMargin = 1.3
 	probeClean      = 500_000
 	probeBaseGap    = 500_000
-	probeMaxGap     = 2_000_000
+	probeMaxGap     = 1_500_000
 	probeDuration   = 400_000
 	probeMaxFactor  = 2.0
+	probeStep       = 1.5
 	probeMaxRate    = 8_000_000
 	// probeGrace: after a probe the queue it may have built drains; the
 	// AIMD does not judge the path until then.
@@ -106,9 +110,8 @@ const (
 	probeDelivered = 0.9
 	probeLoss      = 0.05
 	// probeMinSpan: a probe may be judged on the packets of a single
-	// feedback (~100 ms, 20+ packets), when the others were lost. Some
-	// are: see prober. That is also why a probe lasts several feedback
-	// intervals.
+	// feedback (~100 ms, 20+ packets) if the others were lost, and
+	// stopped once twice that shows its queue growing.
 	probeMinSpan = 40_000
 	// noRTXStep: without RTX there is no padding to probe with; a due
 	// probe then raises the estimate by this factor instead (the AIMD
@@ -156,6 +159,7 @@ type bwe struct {
 	nextProbe    int64
 	graceUntil   int64 // send time until which the AIMD waits (after a probe)
 	lastProbeOK  bool  // for tests and logs
+	probes       int   // started
 	probesFailed int
 }
 
@@ -368,15 +372,22 @@ func (b *bwe) sendRate() float64 {
 	return float64(sent) * 8e6 / float64(newest-first)
 }
 
-// probeRate is the total rate a probe due now should reach.
+// probeRate is the total rate a probe due now should reach: a step of
+// probeMaxFactor after a success, of probeStep otherwise (a failed probe
+// costs queue, less for a smaller step).
 func (b *bwe) probeRate(want float64) float64 {
-	return min(want*probeWantMargin, b.est*probeMaxFactor, probeMaxRate)
+	f := probeStep
+	if b.lastProbeOK {
+		f = probeMaxFactor
+	}
+	return min(want*probeWantMargin, b.est*f, probeMaxRate)
 }
 
 // startProbe records that padding is sent in [start, end] to reach
 // target in total.
 func (b *bwe) startProbe(start, end int64, target float64) {
 	b.probing, b.pStart, b.pEnd, b.pTarget = true, start, end, target
+	b.probes++
 }
 
 // skipProbe is for a due probe that cannot be sent (no RTX): the estimate
@@ -400,9 +411,13 @@ func (b *bwe) schedule(now int64, ok bool) {
 // judgeProbe ends the probe once feedback covers packets sent after it
 // (or at once if its packets already show the queue growing).
 func (b *bwe) judgeProbe(newest, now int64) {
-	st := b.statsSpan(b.pStart, b.pEnd, newest, probeMinSpan)
+	// While it runs, judge what has been reported of it so far: queue
+	// growth in its first 100 ms is enough to stop it.
+	to := min(newest, b.pEnd)
+	st := b.statsSpan(b.pStart, to, newest, probeMinSpan)
 	done := newest > b.pEnd
-	failed := st.growth > bweQueueGrowth && st.received >= bweMinSamples || st.loss > probeLoss && st.received >= bweMinSamples
+	enough := st.received >= bweMinSamples && to-b.pStart >= 2*probeMinSpan
+	failed := enough && (st.growth > bweQueueGrowth || st.loss > probeLoss)
 	if !done && !failed {
 		if newest > b.pEnd+bweKeep/2 {
 			failed = true // feedback for it never came
@@ -431,18 +446,15 @@ func (b *bwe) judgeProbe(newest, now int64) {
 		sendRate = float64(sent) * 8e6 / float64(span)
 	}
 	if !failed && (st.received < bweMinSamples || st.rate == 0) {
-		// No feedback covered it (see prober on feedback naming the RTX
-		// SSRC): inconclusive, neither a success nor a reason to back off.
+		// No feedback covered it: inconclusive, neither a success nor a
+		// reason to back off.
 		b.nextProbe = now + probeBaseGap
 		return
 	}
 	ok := !failed && sendRate > 0 &&
 		st.rate >= probeDelivered*sendRate && st.loss <= probeLoss && st.growth <= bweQueueGrowth
 	if ok {
-		// The prober paced media and padding to the target; the
-		// packets reported (feedback naming the RTX SSRC is lost, see
-		// twcc.go) came through at the rate they were sent.
-		b.est = min(max(b.est, probeDelivered*b.pTarget), bweMaxRate)
+		b.est = min(max(b.est, min(st.rate, sendRate)), bweMaxRate)
 		b.capacity = max(b.capacity, b.est)
 	}
 	b.schedule(now, ok)

@@ -169,8 +169,8 @@ func TestCongestedSubscriber(t *testing.T) {
 	gap, rids := watchVideo(ctx, narrow, 10*time.Second)
 	st1 := relay.Stats(netem.Down)
 	narrow.peer.cc.mu.Lock()
-	t.Logf("relay in 10 s: in %d out %d queue-lost %d; probes failed %d, last ok %v, gap %d",
-		st1.In-st0.In, st1.Out-st0.Out, st1.LostQueue-st0.LostQueue, narrow.peer.cc.bwe.probesFailed, narrow.peer.cc.bwe.lastProbeOK, narrow.peer.cc.bwe.pGap)
+	t.Logf("relay in 10 s: in %d out %d queue-lost %d; probes %d, failed %d, last ok %v, gap %d",
+		st1.In-st0.In, st1.Out-st0.Out, st1.LostQueue-st0.LostQueue, narrow.peer.cc.bwe.probes, narrow.peer.cc.bwe.probesFailed, narrow.peer.cc.bwe.lastProbeOK, narrow.peer.cc.bwe.pGap)
 	narrow.peer.cc.mu.Unlock()
 	t.Logf("under 300 kbit/s: layers %v, longest gap %v, estimate %d bit/s; relay %+v",
 		rids, gap, narrow.peer.est.bps.Load(), relay.Stats(netem.Down))
