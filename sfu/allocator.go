@@ -44,6 +44,13 @@ const (
 	allocInterval = 250 * time.Millisecond
 	upMargin      = 1.25
 	upHold        = 3 * time.Second
+	// Pausing video is the most visible thing the allocator does, and a
+	// congested link's estimate dips below the lowest layer for a moment
+	// as its queue drains: video pauses only after the lowest layer has
+	// not fitted for pauseHold (sent meanwhile), and resumes once it has
+	// fitted (with the margin) for resumeHold, sooner than a climb.
+	pauseHold  = time.Second
+	resumeHold = time.Second
 	// layerStale: a layer that sent nothing for this long is treated as
 	// gone (the publisher dropped it, e.g. on its own congestion).
 	layerStale = time.Second
@@ -63,9 +70,10 @@ type estimate struct {
 // fields are owned by the peer's allocation goroutine; display is written
 // by SetDisplaySize.
 type allocState struct {
-	upSince int64 // when the estimate first allowed the next layer up; 0 = not
-	paused  bool  // video stopped because no layer fitted the estimate
-	display displaySize
+	upSince   int64 // when the estimate first allowed the next layer up; 0 = not
+	downSince int64 // when the lowest layer first stopped fitting; 0 = it fits
+	paused    bool  // video stopped because no layer fitted the estimate
+	display   displaySize
 }
 
 // SetVideoPreference changes what video p receives; it takes effect at
@@ -330,10 +338,21 @@ func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLa
 			fit = i
 		}
 	}
+	if fit != noLayer || cur == noLayer {
+		st.downSince = 0
+	} else {
+		if st.downSince == 0 {
+			st.downSince = now
+		}
+		if now-st.downSince < int64(pauseHold) {
+			st.upSince = 0
+			return lowest
+		}
+	}
 	if cur != noLayer && fit < cur || cur == noLayer && !st.paused {
 		// Down at once (noLayer pauses video), or a start: no reason to
 		// make a new subscriber wait.
-		st.upSince, st.paused = 0, fit == noLayer
+		st.upSince, st.paused, st.downSince = 0, fit == noLayer, 0
 		return fit
 	}
 	// Up, one layer at a time, after the estimate has cleared the next
@@ -352,7 +371,11 @@ func chooseLayer(pref Preference, cur int32, avail [maxLayers]bool, rates [maxLa
 	if st.upSince == 0 {
 		st.upSince = now
 	}
-	if now-st.upSince < int64(upHold) {
+	hold := upHold
+	if cur == noLayer {
+		hold = resumeHold
+	}
+	if now-st.upSince < int64(hold) {
 		return cur
 	}
 	st.upSince, st.paused = 0, false

@@ -210,27 +210,32 @@ func TestVideoPausesBeforeAudioAndResumes(t *testing.T) {
 	}
 	p.est.bps.Store(170e3) // audio fits, audio + q does not
 	r.at(p, allocNow+s)
+	if got := d.fw.target.Load(); got != 0 {
+		t.Fatalf("170k, before the pause hold: layer %d, want the lowest", got)
+	}
+	r.at(p, allocNow+s+int64(pauseHold))
 	if got := d.fw.target.Load(); got != noLayer {
 		t.Fatalf("170k: layer %d, want paused", got)
 	}
 	if got := p.Quality(); got != QualityAudioOnly {
 		t.Errorf("paused: quality %v, reported at once", got)
 	}
+	back := allocNow + 2*s + int64(pauseHold)
 	p.est.bps.Store(400e3)
-	r.at(p, allocNow+2*s)
+	r.at(p, back)
 	if got := d.fw.target.Load(); got != noLayer {
 		t.Fatalf("resumed before the hold: %d", got)
 	}
-	r.at(p, allocNow+2*s+int64(upHold))
+	r.at(p, back+int64(resumeHold))
 	if got := d.fw.target.Load(); got != 0 {
 		t.Fatalf("not resumed after the hold: %d", got)
 	}
 	// weak (held below h by the estimate) only after qualityHold.
-	r.at(p, allocNow+3*s+int64(upHold))
+	r.at(p, back+int64(resumeHold)+s/2)
 	if got := p.Quality(); got != QualityAudioOnly {
 		t.Errorf("quality %v before the hold, want still audio-only", got)
 	}
-	r.at(p, allocNow+2*s+int64(upHold)+int64(qualityHold))
+	r.at(p, back+int64(resumeHold)+int64(qualityHold))
 	if got := p.Quality(); got != QualityWeak {
 		t.Errorf("quality %v, want weak", got)
 	}
@@ -253,16 +258,18 @@ func TestLowPreferenceStillPauses(t *testing.T) {
 	}
 	p.est.bps.Store(100e3)
 	r.at(p, allocNow+s)
+	r.at(p, allocNow+s+int64(pauseHold))
 	if got := ds[cam].fw.target.Load(); got != noLayer {
 		t.Fatalf("100 kbit/s: layer %d, want paused", got)
 	}
+	back := allocNow + 2*s + int64(pauseHold)
 	p.est.bps.Store(5e6)
-	r.at(p, allocNow+2*s)
-	r.at(p, allocNow+2*s+int64(upHold))
+	r.at(p, back)
+	r.at(p, back+int64(resumeHold))
 	if got := ds[cam].fw.target.Load(); got != 0 {
 		t.Fatalf("recovered: layer %d, want 0", got)
 	}
-	r.at(p, allocNow+2*s+int64(upHold)+int64(qualityHold))
+	r.at(p, back+int64(resumeHold)+int64(qualityHold))
 	if got := p.Quality(); got != QualityGood {
 		t.Errorf("low and getting it: quality %v", got)
 	}

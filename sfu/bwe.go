@@ -73,23 +73,34 @@ const (
 	bweMinBucket  = 2_000_000
 	bweMinBuckets = 5
 
+	// bweCapMargin: once congestion has shown the path's capacity (the
+	// delivery rate at the last decrease, or what a probe delivered), the
+	// estimate grows no further than this above it without a probe: at
+	// saturation the delivery rate is the capacity, and 1.5 × it would
+	// let the allocator pick a layer that cannot fit.
+	bweCapMargin = 1.1
+
 	bweMinRate = 50_000
 	bweMaxRate = 50_000_000
 
 	// Probing. A probe is due when the allocator wants more than the
-	// estimate allows (want × probeWantMargin, the allocator's up-switch
-	// margin with some room), the path has been clean for probeClean and
+	// estimate allows (want, which already carries the allocator's
+	// up-switch margin, × probeWantMargin for some room), the path has been clean for probeClean and
 	// probeGap has passed since the last one. It sends padding for
-	// probeDuration so the total rate is the target: at most
-	// probeMaxFactor × the estimate (the next layer, roughly, not
-	// everything at once) and probeMaxRate. Failure doubles probeGap, up
-	// to probeMaxGap; success resets it.
-	probeWantMargin = 1.3
-	probeClean      = 1_000_000
-	probeBaseGap    = 1_000_000
-	probeMaxGap     = 4_000_000
-	probeDuration   = 250_000
+	// probeDuration so the total rate is the target: probeStep × the
+	// estimate (about the next layer up, e.g. 90 → 250 kbit/s plus
+	// audio), probeMaxFactor × after a success (climbing a recovered
+	// link quickly), and at most probeMaxRate. Failure doubles probeGap, up
+	// to probeMaxGap; success resets it. A failed probe of 1.5 × costs a
+	// saturated link ~100 ms of queue, so probing every 1.5 s stays cheap
+	// while a recovered link is found within ~2 s.
+	probeWantMargin = 1.05
+	probeClean      = 500_000
+	probeBaseGap    = 500_000
+	probeMaxGap     = 1_500_000
+	probeDuration   = 400_000
 	probeMaxFactor  = 2.0
+	probeStep       = 1.5
 	probeMaxRate    = 8_000_000
 	// probeGrace: after a probe the queue it may have built drains; the
 	// AIMD does not judge the path until then.
@@ -98,6 +109,10 @@ const (
 	// through, with loss under probeLoss and no queue growth.
 	probeDelivered = 0.9
 	probeLoss      = 0.05
+	// probeMinSpan: a probe may be judged on the packets of a single
+	// feedback (~100 ms, 20+ packets) if the others were lost, and
+	// stopped once twice that shows its queue growing.
+	probeMinSpan = 40_000
 	// noRTXStep: without RTX there is no padding to probe with; a due
 	// probe then raises the estimate by this factor instead (the AIMD
 	// undoes it if the path cannot carry it).
@@ -131,7 +146,9 @@ type bwe struct {
 	minEpoch   [bweMinBuckets]int64
 	lastUpdate int64 // now of the previous update
 	lastDecr   int64
-	congested  int64 // last time the path was seen congested or lossy
+	congested  int64   // last time the path was seen congested or lossy
+	capacity   float64 // delivery rate at the last decrease or successful probe
+	queue      int64   // queuing delay of the newest packets, µs
 	started    bool
 
 	// Probe state: a probe covers the packets sent in [pStart, pEnd].
@@ -142,6 +159,7 @@ type bwe struct {
 	nextProbe    int64
 	graceUntil   int64 // send time until which the AIMD waits (after a probe)
 	lastProbeOK  bool  // for tests and logs
+	probes       int   // started
 	probesFailed int
 }
 
@@ -190,6 +208,12 @@ func (b *bwe) baseOWD(now int64) int64 {
 
 // stats evaluates the results sent in [from, to].
 func (b *bwe) stats(from, to, now int64) bweStats {
+	return b.statsSpan(from, to, now, bweMinSpan)
+}
+
+// statsSpan is stats with the shortest arrival span a rate is computed
+// over.
+func (b *bwe) statsSpan(from, to, now, minSpan int64) bweStats {
 	var st bweStats
 	base := b.baseOWD(now)
 	var firstArr, lastArr int64
@@ -230,7 +254,7 @@ func (b *bwe) stats(from, to, now int64) bweStats {
 	if n := st.received + lost; n > 0 {
 		st.loss = float64(lost) / float64(n)
 	}
-	if span := lastArr - firstArr; st.received > 1 && span >= bweMinSpan {
+	if span := lastArr - firstArr; st.received > 1 && span >= minSpan {
 		st.rate = float64(recvBytes-firstSize) * 8e6 / float64(span)
 	}
 	if nNew > 0 {
@@ -279,12 +303,13 @@ func (b *bwe) update(rs []pktResult, now int64, want float64) (probe bool) {
 		}
 	}
 	st := b.stats(newest-bweWindow, newest, newest)
+	b.queue = max(st.qNew, 0)
 	if st.received < bweMinSamples || st.rate == 0 {
 		return false
 	}
-	// Loss is judged over everything kept: a 500 ms window of a few
-	// hundred kbit/s holds too few packets to tell 1 % from 5 %.
-	st.loss = b.stats(newest-bweKeep, newest, newest).loss
+	// Loss is judged over twice the window: 500 ms of a few hundred
+	// kbit/s holds too few packets to tell 1 % from 5 %.
+	st.loss = b.stats(newest-2*bweWindow, newest, newest).loss
 	if newest < b.graceUntil {
 		return false
 	}
@@ -294,6 +319,7 @@ func (b *bwe) update(rs []pktResult, now int64, want float64) (probe bool) {
 		b.limited = true
 		if b.est == 0 || now-b.lastDecr >= bweDecreaseGap {
 			b.est = bweDecrease * st.rate
+			b.capacity = st.rate
 			b.lastDecr = now
 		}
 	case st.loss > bweLossLow:
@@ -303,6 +329,9 @@ func (b *bwe) update(rs []pktResult, now int64, want float64) (probe bool) {
 		}
 	default:
 		limit := bweMaxOverRate * st.rate
+		if b.capacity > 0 {
+			limit = min(limit, max(bweCapMargin*b.capacity, b.est))
+		}
 		switch {
 		case b.est == 0:
 			b.est = limit
@@ -343,15 +372,22 @@ func (b *bwe) sendRate() float64 {
 	return float64(sent) * 8e6 / float64(newest-first)
 }
 
-// probeRate is the total rate a probe due now should reach.
+// probeRate is the total rate a probe due now should reach: a step of
+// probeMaxFactor after a success, of probeStep otherwise (a failed probe
+// costs queue, less for a smaller step).
 func (b *bwe) probeRate(want float64) float64 {
-	return min(want*probeWantMargin, b.est*probeMaxFactor, probeMaxRate)
+	f := probeStep
+	if b.lastProbeOK {
+		f = probeMaxFactor
+	}
+	return min(want*probeWantMargin, b.est*f, probeMaxRate)
 }
 
 // startProbe records that padding is sent in [start, end] to reach
 // target in total.
 func (b *bwe) startProbe(start, end int64, target float64) {
 	b.probing, b.pStart, b.pEnd, b.pTarget = true, start, end, target
+	b.probes++
 }
 
 // skipProbe is for a due probe that cannot be sent (no RTX): the estimate
@@ -375,9 +411,13 @@ func (b *bwe) schedule(now int64, ok bool) {
 // judgeProbe ends the probe once feedback covers packets sent after it
 // (or at once if its packets already show the queue growing).
 func (b *bwe) judgeProbe(newest, now int64) {
-	st := b.stats(b.pStart, b.pEnd, newest)
+	// While it runs, judge what has been reported of it so far: queue
+	// growth in its first 100 ms is enough to stop it.
+	to := min(newest, b.pEnd)
+	st := b.statsSpan(b.pStart, to, newest, probeMinSpan)
 	done := newest > b.pEnd
-	failed := st.growth > bweQueueGrowth && st.received >= bweMinSamples || st.loss > probeLoss && st.received >= bweMinSamples
+	enough := st.received >= bweMinSamples && to-b.pStart >= 2*probeMinSpan
+	failed := enough && (st.growth > bweQueueGrowth || st.loss > probeLoss)
 	if !done && !failed {
 		if newest > b.pEnd+bweKeep/2 {
 			failed = true // feedback for it never came
@@ -405,10 +445,17 @@ func (b *bwe) judgeProbe(newest, now int64) {
 	if span := last - first; span > 0 {
 		sendRate = float64(sent) * 8e6 / float64(span)
 	}
-	ok := !failed && st.received >= bweMinSamples && st.rate > 0 && sendRate > 0 &&
+	if !failed && (st.received < bweMinSamples || st.rate == 0) {
+		// No feedback covered it: inconclusive, neither a success nor a
+		// reason to back off.
+		b.nextProbe = now + probeBaseGap
+		return
+	}
+	ok := !failed && sendRate > 0 &&
 		st.rate >= probeDelivered*sendRate && st.loss <= probeLoss && st.growth <= bweQueueGrowth
 	if ok {
 		b.est = min(max(b.est, min(st.rate, sendRate)), bweMaxRate)
+		b.capacity = max(b.capacity, b.est)
 	}
 	b.schedule(now, ok)
 }

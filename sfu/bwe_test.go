@@ -190,8 +190,21 @@ func TestBWEProbeFailsAndBacksOff(t *testing.T) {
 	if s.b.pGap != probeMaxGap {
 		t.Errorf("probe gap %d µs after %d failures, want backed off to %d", s.b.pGap, s.b.probesFailed, probeMaxGap)
 	}
-	// 20 s with a gap doubling from 1 s to 4 s: far fewer than 20 probes.
-	if s.probes > 8 {
+	// 20 s with a gap doubling from 1 s to 2 s (plus the time each takes): far fewer than 20 probes.
+	if s.probes > 12 {
 		t.Errorf("%d probes in 20 s", s.probes)
+	}
+}
+
+func TestBWENoProbeWhileCongested(t *testing.T) {
+	// 600 kbit/s into a 300 kbit/s link the whole time: the path is never
+	// clean, so however much more is wanted, no probe starts.
+	s := newBWESim(&simLink{rate: 300_000, queue: 20_000, delay: 20_000}, 2_000_000)
+	s.run(600_000, 10_000_000)
+	if !s.b.limited {
+		t.Fatal("congestion not seen")
+	}
+	if s.probes != 0 {
+		t.Errorf("%d probes on a congested path", s.probes)
 	}
 }

@@ -44,6 +44,13 @@ type downTrack struct {
 	// rtxSeq numbers the packets sent on the RTX SSRC (retransmissions
 	// and probe padding, from two goroutines).
 	rtxSeq atomic.Uint32
+	// probe is the padding of a running bandwidth probe (probe.go).
+	probe prober
+	// taps receives the subscriber's RTCP for the RTX SSRC, raws has the
+	// SRTP writers RTX packets are written to; nil in benchmarks.
+	taps *rtcpTaps
+	raws *rawWriters
+	raw  atomic.Pointer[rawEntry] // this down-track's, once looked up
 }
 
 // binding is what Bind negotiated: immutable, replaced as a whole.
@@ -56,6 +63,9 @@ type binding struct {
 	twccID  uint8
 	rtxPT   uint8
 	rtxSSRC uint32
+	// senderID is pion's id of the sender, naming its stream together
+	// with ssrc (rawWriters).
+	senderID string
 }
 
 func newDownTrack(src *pubTrack) *downTrack {
@@ -77,9 +87,12 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
 	twccID, rtxSSRC, rtxPT := negotiated(ctx, codec)
+	if d.taps != nil && rtxPT != 0 {
+		d.taps.register(rtxSSRC, d.cc)
+	}
 	d.bound.Store(&binding{
 		ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), w: ctx.WriteStream(),
-		twccID: twccID, rtxSSRC: rtxSSRC, rtxPT: rtxPT,
+		twccID: twccID, rtxSSRC: rtxSSRC, rtxPT: rtxPT, senderID: ctx.ID(),
 	})
 	// The subscriber can decode nothing until the next keyframe.
 	if d.kind == webrtc.RTPCodecTypeVideo {
@@ -90,6 +103,9 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 
 // Unbind implements webrtc.TrackLocal.
 func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	if b := d.bound.Load(); b != nil && d.taps != nil {
+		d.taps.unregister(b.rtxSSRC, d.cc)
+	}
 	d.bound.Store(nil)
 	return nil
 }
@@ -124,6 +140,12 @@ func matchCodec(want webrtc.RTPCodecCapability, have []webrtc.RTPCodecParameters
 	return webrtc.RTPCodecParameters{}, false
 }
 
+// maxResendAgeMs: video packets older than this (by RTP timestamp, against
+// the newest sent) are not resent. A NACK for such a packet comes from a
+// backlog of repairs on a congested link; browsers' jitter buffers have
+// moved on by then.
+const maxResendAgeMs = 1000
+
 // maxRTCPErrors ends an RTCP loop after this many read errors in a row that
 // are not the sender closing: garbage is skipped, but a stream that only
 // fails must not spin.
@@ -135,10 +157,7 @@ const maxRTCPErrors = 1000
 // retransmission budget. Malformed RTCP is skipped.
 func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 	buf := make([]byte, 1500)
-	scratch := make([]byte, cacheSlotSize)
-	var hdr rtp.Header
-	var ext [2]byte
-	budget := newNACKBudget(time.Now())
+	rs := &resender{scratch: make([]byte, cacheSlotSize), budget: newNACKBudget(time.Now())}
 	errs := 0
 	for {
 		n, _, err := sender.Read(buf)
@@ -177,14 +196,16 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 					d.est.bps.Store(uint64(p.Bitrate))
 				}
 			case *rtcp.TransportLayerNack:
-				budget.refill(time.Now())
+				now := time.Now()
+				rs.budget.refill(now)
+				rs.now = now
 				// NackPair.Range would take a closure, which escapes:
 				// walk the pairs by hand to stay allocation-free.
 				for _, np := range p.Nacks {
-					d.resend(np.PacketID, scratch, ext[:], &hdr, &budget, st)
+					d.resend(np.PacketID, rs, st)
 					for i := range uint16(16) {
 						if np.LostPackets&(1<<i) != 0 {
-							d.resend(np.PacketID+i+1, scratch, ext[:], &hdr, &budget, st)
+							d.resend(np.PacketID+i+1, rs, st)
 						}
 					}
 				}
@@ -200,12 +221,33 @@ func (d *downTrack) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// resender is the state of a down-track's retransmissions, owned by its
+// RTCP goroutine.
+type resender struct {
+	scratch []byte
+	hdr     rtp.Header
+	ext     [2]byte // transport-cc extension payload
+	budget  nackBudget
+	now     time.Time
+	// When each output sequence number was last resent (by seq %
+	// len), so repeated NACKs for a packet already on its way are not
+	// answered again.
+	sentSeq [videoCacheSize]uint16
+	sentAt  [videoCacheSize]int64
+}
+
 // resend writes the cached packet seq to this subscriber again, if the
-// retransmission budget allows: on the RTX SSRC if negotiated, else on the
-// media SSRC. ext is the buffer of the transport-cc extension.
-func (d *downTrack) resend(seq uint16, scratch, ext []byte, hdr *rtp.Header, budget *nackBudget, st *counters) {
+// retransmission budgets allow and it was not just resent: on the RTX SSRC
+// if negotiated, else on the media SSRC.
+func (d *downTrack) resend(seq uint16, rs *resender, st *counters) {
 	b := d.bound.Load()
 	if b == nil {
+		return
+	}
+	scratch, hdr := rs.scratch, &rs.hdr
+	slot := int(seq) % len(rs.sentSeq)
+	now := rs.now.UnixNano()
+	if d.cc != nil && rs.sentSeq[slot] == seq && rs.sentAt[slot] != 0 && now-rs.sentAt[slot] < int64(d.cc.resendGap()) {
 		return
 	}
 	l, in, tsOff, ok := d.source(seq)
@@ -216,7 +258,11 @@ func (d *downTrack) resend(seq uint16, scratch, ext []byte, hdr *rtp.Header, bud
 	if !ok {
 		return
 	}
-	if ok, first := budget.take(n); !ok {
+	if d.cc != nil && !d.cc.allowResend(n, rs.now) {
+		st.nacksDropped.Add(1)
+		return
+	}
+	if ok, first := rs.budget.take(n); !ok {
 		st.nacksDropped.Add(1)
 		if first {
 			d.logger().Warn("NACK storm: retransmissions to this subscriber capped", "track", d.id,
@@ -231,6 +277,11 @@ func (d *downTrack) resend(seq uint16, scratch, ext []byte, hdr *rtp.Header, bud
 	// Sent under the number the subscriber knows it by.
 	hdr.SequenceNumber = seq
 	hdr.Timestamp += tsOff
+	if d.kind == webrtc.RTPCodecTypeVideo && d.fw.lastTimestamp()-hdr.Timestamp > d.fw.clock*maxResendAgeMs/1000 {
+		// The subscriber's jitter buffer has given up on it; the
+		// bytes would only delay what it still waits for.
+		return
+	}
 	hdr.SSRC = b.ssrc
 	hdr.PayloadType = b.pt
 	if b.rtxPT != 0 {
@@ -245,10 +296,17 @@ func (d *downTrack) resend(seq uint16, scratch, ext []byte, hdr *rtp.Header, bud
 		hdr.SequenceNumber = uint16(d.rtxSeq.Add(1))
 	}
 	if b.twccID != 0 && d.cc != nil {
-		setTWCC(hdr, b.twccID, d.cc.stamp(hdr.MarshalSize()+twccExtBytes+len(payload), micros(time.Now())), ext)
+		setTWCC(hdr, b.twccID, d.cc.stamp(hdr.MarshalSize()+twccExtBytes+len(payload), micros(time.Now())), rs.ext[:])
 	}
-	if _, err := b.w.WriteRTP(hdr, payload); err == nil {
+	var err error
+	if b.rtxPT != 0 {
+		err = d.writeRTX(b, hdr, payload)
+	} else {
+		_, err = b.w.WriteRTP(hdr, payload)
+	}
+	if err == nil {
 		st.nacksServed.Add(1)
+		rs.sentSeq[slot], rs.sentAt[slot] = seq, now
 	}
 }
 

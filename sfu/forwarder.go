@@ -213,6 +213,9 @@ func forward(downs []*downTrack, l *layer, hdr *rtp.Header, payload []byte, key 
 		}
 		hdr.SSRC = b.ssrc
 		hdr.PayloadType = b.pt
+		if d.probe.on.Load() {
+			d.padBefore(b, hdr.Timestamp, now)
+		}
 		if b.twccID != 0 && d.cc != nil {
 			setTWCC(hdr, b.twccID, d.cc.stamp(ccSize, ccNow), l.twccBuf[:])
 		}

@@ -147,15 +147,29 @@ func TestChooseLayerHysteresis(t *testing.T) {
 	if got := choose(0, 700e3, 3*s+int64(upHold)); got != 1 {
 		t.Fatalf("after upHold: layer %d, want 1", got)
 	}
-	// Nothing fits: video pauses, and resumes only after the hold.
-	if got := choose(1, 100e3, 10*s); got != noLayer {
-		t.Fatalf("100 kbit/s: layer %d, want paused", got)
+	// Nothing fits: the lowest layer for pauseHold, then video pauses,
+	// and resumes only after resumeHold.
+	if got := choose(1, 100e3, 10*s); got != 0 {
+		t.Fatalf("100 kbit/s, before the pause hold: layer %d, want 0", got)
 	}
-	if got := choose(noLayer, 200e3, 11*s); got != noLayer {
+	if got := choose(0, 100e3, 10*s+int64(pauseHold)); got != noLayer {
+		t.Fatalf("100 kbit/s for pauseHold: layer %d, want paused", got)
+	}
+	if got := choose(noLayer, 200e3, 11*s+int64(pauseHold)); got != noLayer {
 		t.Fatalf("resumed at once: layer %d", got)
 	}
-	if got := choose(noLayer, 200e3, 11*s+int64(upHold)); got != 0 {
+	if got := choose(noLayer, 200e3, 11*s+int64(pauseHold+resumeHold)); got != 0 {
 		t.Fatalf("not resumed after the hold: layer %d", got)
+	}
+	// A dip shorter than pauseHold does not pause.
+	if got := choose(0, 100e3, 20*s); got != 0 {
+		t.Fatalf("dip: layer %d, want 0", got)
+	}
+	if got := choose(0, 200e3, 20*s+int64(pauseHold)/2); got != 0 {
+		t.Fatalf("after the dip: layer %d, want 0", got)
+	}
+	if got := choose(0, 100e3, 20*s+int64(pauseHold)); got != 0 {
+		t.Fatalf("second dip restarted the hold: layer %d, want 0", got)
 	}
 	// Preferences override the estimate; missing layers are skipped.
 	some := [maxLayers]bool{false, true, true}

@@ -381,6 +381,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		d.log = p.log
 		d.est = &p.est
 		d.cc = &p.cc
+		d.taps, d.raws = p.sfu.taps, p.sfu.raws
 		if !t.addDown(d) {
 			continue // ended meanwhile
 		}

@@ -2,9 +2,15 @@ package sfu
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/packetio"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -61,4 +67,165 @@ func negotiated(ctx webrtc.TrackLocalContext, codec webrtc.RTPCodecParameters) (
 		}
 	}
 	return twccID, rtxSSRC, rtxPT
+}
+
+// rtcpTaps delivers the RTCP a subscriber addresses to one of its RTX
+// SSRCs. Feedback names the SSRC of the last packet received, which during
+// a probe or a burst of repairs is often an RTX SSRC; pion opens no RTCP
+// reader for those and drops what arrives for them. The SFU's SettingEngine
+// builds every SRTP/SRTCP read buffer through factory: the buffer of an RTX
+// SSRC a down-track registered (at Bind) hands the subscriber's estimator
+// the TWCC feedback written to it and keeps nothing; every other buffer is
+// pion's usual one. SSRCs are random 32-bit numbers per connection: two
+// subscribers' RTX SSRCs colliding is a 1 in 4 billion chance, and would
+// only mix up feedback.
+type rtcpTaps struct {
+	m sync.Map // uint32 RTX SSRC -> *congestion
+}
+
+// Read buffer limits, as pion's defaults (srtp's srtpBufferSize and
+// srtcpBufferSize).
+const (
+	rtpBufferLimit  = 1000 * 1000
+	rtcpBufferLimit = 100 * 1000
+)
+
+func (t *rtcpTaps) register(ssrc uint32, c *congestion) {
+	if ssrc != 0 && c != nil {
+		t.m.Store(ssrc, c)
+	}
+}
+
+func (t *rtcpTaps) unregister(ssrc uint32, c *congestion) {
+	if ssrc != 0 {
+		t.m.CompareAndDelete(ssrc, c)
+	}
+}
+
+func (t *rtcpTaps) factory(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+	if kind == packetio.RTCPBufferPacket {
+		if v, ok := t.m.Load(ssrc); ok {
+			return &tapBuffer{cc: v.(*congestion), done: make(chan struct{})}
+		}
+	}
+	b := &packetBuffer{Buffer: packetio.NewBuffer()}
+	if kind == packetio.RTCPBufferPacket {
+		b.SetLimitSize(rtcpBufferLimit)
+	} else {
+		b.SetLimitSize(rtpBufferLimit)
+	}
+	return b
+}
+
+// packetBuffer is srtp's default read buffer: a packetio.Buffer seen as an
+// io.ReadWriteCloser, attributes passed through.
+type packetBuffer struct {
+	*packetio.Buffer
+}
+
+func (b *packetBuffer) Read(buf []byte) (int, error) {
+	n, _, err := b.Buffer.Read(buf, nil)
+	return n, err
+}
+
+func (b *packetBuffer) Write(buf []byte) (int, error) {
+	return b.Buffer.Write(buf, nil)
+}
+
+func (b *packetBuffer) ReadWithAttributes(buf []byte, attrs packetio.Attributes) (int, packetio.Attributes, error) {
+	return b.Buffer.Read(buf, attrs)
+}
+
+func (b *packetBuffer) WriteWithAttributes(buf []byte, attrs packetio.Attributes) (int, error) {
+	return b.Buffer.Write(buf, attrs)
+}
+
+// tapBuffer is the read buffer of an RTX SSRC's RTCP: writes go to the
+// estimator, reads wait for Close.
+type tapBuffer struct {
+	cc   *congestion
+	once sync.Once
+	done chan struct{}
+}
+
+func (b *tapBuffer) Write(p []byte) (int, error) {
+	b.cc.onRTCP(p, time.Now())
+	return len(p), nil
+}
+
+func (b *tapBuffer) Read([]byte) (int, error) {
+	<-b.done
+	return 0, io.EOF
+}
+
+func (b *tapBuffer) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
+}
+
+// rawWriters gives down-tracks the SRTP writer of their stream beneath
+// pion's interceptors, for what they send on the RTX SSRC. Through the
+// interceptor chain, pion's sender-report interceptor would count RTX
+// packets as the media stream's (it keys on the stream, not the packet's
+// SSRC) and, when an RTX sequence number happens to be "ahead" of the
+// media's, take a retransmitted packet's old timestamp as the stream's
+// latest, putting the sender report's RTP time (lip sync) off by the
+// packet's age. rawWriters is registered first, so it is the innermost
+// interceptor: it sees the SRTP writer itself, notes it and hands it on
+// unchanged (no cost per packet).
+type rawWriters struct {
+	m sync.Map // rawKey -> *rawEntry
+}
+
+// rawKey names a local stream: pion's sender id (random, per sender) and
+// the media SSRC.
+type rawKey struct {
+	id   string
+	ssrc uint32
+}
+
+type rawEntry struct {
+	ssrc uint32
+	w    interceptor.RTPWriter
+}
+
+// NewInterceptor implements interceptor.Factory.
+func (r *rawWriters) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &rawInterceptor{w: r}, nil
+}
+
+type rawInterceptor struct {
+	interceptor.NoOp
+	w *rawWriters
+}
+
+func (i *rawInterceptor) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	if info.SSRCRetransmission != 0 {
+		i.w.m.Store(rawKey{info.ID, info.SSRC}, &rawEntry{ssrc: info.SSRC, w: writer})
+	}
+	return writer
+}
+
+func (i *rawInterceptor) UnbindLocalStream(info *interceptor.StreamInfo) {
+	i.w.m.Delete(rawKey{info.ID, info.SSRC})
+}
+
+// writeRTX writes a packet on b's RTX SSRC: through the raw SRTP writer of
+// the stream once pion has bound it (looked up once per binding), else
+// through the track's writer.
+func (d *downTrack) writeRTX(b *binding, hdr *rtp.Header, payload []byte) error {
+	e := d.raw.Load()
+	if (e == nil || e.ssrc != b.ssrc) && d.raws != nil {
+		if v, ok := d.raws.m.Load(rawKey{b.senderID, b.ssrc}); ok {
+			e = v.(*rawEntry)
+			d.raw.Store(e)
+		}
+	}
+	var err error
+	if e != nil && e.ssrc == b.ssrc {
+		_, err = e.w.Write(hdr, payload, nil)
+	} else {
+		_, err = b.w.WriteRTP(hdr, payload)
+	}
+	return err
 }

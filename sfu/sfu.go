@@ -164,6 +164,10 @@ type SFU struct {
 	log *slog.Logger
 	api *webrtc.API
 	st  *counters
+	// taps routes subscribers' RTCP for RTX SSRCs, raws holds the SRTP
+	// writers RTX is written to (rtx.go).
+	taps *rtcpTaps
+	raws *rawWriters
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -184,7 +188,8 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.KeyframeInterval <= 0 {
 		cfg.KeyframeInterval = 500 * time.Millisecond
 	}
-	api, err := newAPI(cfg)
+	taps, raws := &rtcpTaps{}, &rawWriters{}
+	api, err := newAPI(cfg, taps, raws)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +197,8 @@ func New(cfg Config) (*SFU, error) {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		api:   api,
+		taps:  taps,
+		raws:  raws,
 		st:    &counters{},
 		rooms: make(map[string]*Room),
 	}, nil
@@ -205,12 +212,21 @@ func New(cfg Config) (*SFU, error) {
 // generator asks publishers to retransmit what the SFU lost, RTCP reports
 // keep both sides' statistics and RTT right, and TWCC feedback on received
 // streams lets the lecturer's browser ramp its bitrate up.
-func newAPI(cfg Config) (*webrtc.API, error) {
+//
+// ConfigureTWCCSender also registers the transport-cc header extension and
+// RTCP feedback for audio and video in both directions, which is all the
+// sub connections need to offer them: the SFU stamps its own sequence
+// numbers in the fan-out (twcc.go) instead of pion's
+// HeaderExtensionInterceptor, which allocates per packet. taps gives the
+// estimator the feedback pion would drop, raws the SRTP writers that keep
+// RTX out of the sender reports (rtx.go).
+func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("sfu: register codecs: %w", err)
 	}
 	reg := &interceptor.Registry{}
+	reg.Add(raws) // first: innermost, next to SRTP
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("sfu: nack generator: %w", err)
@@ -232,7 +248,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		return nil, fmt.Errorf("sfu: twcc: %w", err)
 	}
 
-	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}, BufferFactory: taps.factory}
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {

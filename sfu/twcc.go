@@ -51,6 +51,8 @@ type congestion struct {
 	probeStop atomic.Bool
 	// limited: the estimator has an estimate in use (bwe.limited).
 	limited atomic.Bool
+	// queueDelay is the latest queuing delay seen, µs.
+	queueDelay atomic.Int64
 
 	// est receives the estimate; want says what the allocator would
 	// send; probe starts sending padding at rate bit/s for d on top of the
@@ -59,12 +61,16 @@ type congestion struct {
 	want  func() uint64
 	probe func(rate float64, d time.Duration) bool
 
-	mu     sync.Mutex
-	bwe    bwe
-	recent [4]uint32 // last feedback ids, to skip a duplicate
-	nrec   int
-	rs     []pktResult // reused per feedback
-	fb     rtcp.TransportLayerCC
+	mu  sync.Mutex
+	bwe bwe
+	// Retransmissions share the estimate (rtxShare of it) once it is in
+	// use: a token bucket of bytes.
+	rtxTokens float64
+	rtxLast   time.Time
+	recent    [4]uint32 // last feedback ids, to skip a duplicate
+	nrec      int
+	rs        []pktResult // reused per feedback
+	fb        rtcp.TransportLayerCC
 }
 
 func (c *congestion) init(est *estimate, want func() uint64, probe func(rate float64, d time.Duration) bool) {
@@ -223,6 +229,7 @@ func (c *congestion) handle(fb *rtcp.TransportLayerCC, now time.Time) {
 	}
 	wasProbing := c.bwe.probing
 	probe := c.bwe.update(c.rs, nowUs, want)
+	c.queueDelay.Store(c.bwe.queue)
 	if wasProbing && !c.bwe.probing {
 		c.probeStop.Store(true) // judged (early, if the queue grew)
 	}
@@ -242,6 +249,44 @@ func (c *congestion) handle(fb *rtcp.TransportLayerCC, now time.Time) {
 		c.limited.Store(true)
 		c.est.bps.Store(uint64(c.bwe.est))
 	}
+}
+
+// rtxShare is the part of a limited estimate retransmissions may use:
+// repair matters, but on a saturated link every resent packet pushes out a
+// new one, and NACKs for packets lost to that make a spiral.
+const rtxShare = 0.25
+
+// allowResend reports whether n more bytes of retransmission fit the
+// subscriber's estimate (always, while none is in use).
+func (c *congestion) allowResend(n int, now time.Time) bool {
+	if !c.limited.Load() {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rate := c.bwe.est / 8 * rtxShare
+	burst := rate / 2
+	if c.rtxLast.IsZero() {
+		c.rtxTokens = burst
+	} else if d := now.Sub(c.rtxLast).Seconds(); d > 0 {
+		c.rtxTokens = min(burst, c.rtxTokens+d*rate)
+	}
+	c.rtxLast = now
+	if c.rtxTokens < float64(n) {
+		return false
+	}
+	c.rtxTokens -= float64(n)
+	return true
+}
+
+// resendGap is how long a packet is not resent again after a
+// retransmission: the subscriber NACKs a missing packet every ~100 ms
+// until it arrives, and over a queue of hundreds of ms each NACK would
+// otherwise send another copy. It is the base (minRepeat) plus the
+// queuing delay the estimator sees.
+func (c *congestion) resendGap() time.Duration {
+	const minRepeat = 150 * time.Millisecond
+	return minRepeat + time.Duration(c.queueDelay.Load())*time.Microsecond
 }
 
 // active reports whether TWCC feedback is coming in and gives an estimate

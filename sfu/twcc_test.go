@@ -215,3 +215,62 @@ func TestForwardTWCCAllocatesNothing(t *testing.T) {
 		t.Errorf("handlePacket with TWCC allocates %.1f times per packet", allocs)
 	}
 }
+
+// TestProbePadding: a probe pads the down-track's RTX SSRC ahead of its
+// media packets, stamped, paced to the rate asked for, without allocating.
+func TestProbePadding(t *testing.T) {
+	tr, l := benchTrack(1)
+	d := (*tr.downs.Load())[0]
+	d.cc = &congestion{}
+	w := &recordWriter{}
+	d.bound.Store(&binding{ssrc: 500, pt: 96, w: w, twccID: 3, rtxSSRC: 501, rtxPT: 97})
+	start := time.Now()
+	d.probe.begin(2_000_000, 100*time.Millisecond, start)
+	pkt := benchPacket(1, false)
+	// Media every 10 ms for 200 ms of (simulated) time.
+	for i := range 20 {
+		seq := uint16(2 + i)
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		l.handlePacket(pkt, start.Add(time.Duration(i+1)*10*time.Millisecond).UnixNano())
+	}
+	var pad, media, bytes int
+	for i, h := range w.hdrs {
+		switch h.SSRC {
+		case 501:
+			pad++
+			bytes += h.MarshalSize() + int(h.PaddingSize)
+			if !h.Padding || h.PayloadType != 97 || len(w.payloads[i]) != 0 {
+				t.Errorf("padding packet %+v", h)
+			}
+			if i+1 < len(w.hdrs) && w.hdrs[i+1].SSRC != 501 && w.hdrs[i+1].SSRC != 500 {
+				t.Errorf("packet after padding on SSRC %d", w.hdrs[i+1].SSRC)
+			}
+		case 500:
+			media++
+		}
+		if len(h.GetExtension(3)) != 2 {
+			t.Errorf("packet %d not stamped", i)
+		}
+	}
+	// 2 Mbit/s for 100 ms is 25 kB: ~90 packets of 280 bytes, but at
+	// most maxPadBurst ahead of each of the ~10 media packets meanwhile.
+	if pad == 0 || pad > 10*maxPadBurst+maxPadBurst || media != 20 {
+		t.Errorf("%d padding packets (%d bytes), %d media", pad, bytes, media)
+	}
+	if w.hdrs[len(w.hdrs)-1].SSRC != 500 || d.probe.on.Load() {
+		t.Error("padding after the probe's end")
+	}
+
+	// No allocation while padding.
+	d.bound.Store(&binding{ssrc: 500, pt: 96, w: &discardWriter{}, twccID: 3, rtxSSRC: 501, rtxPT: 97})
+	d.probe.begin(2_000_000, time.Hour, time.Now())
+	seq := uint16(100)
+	allocs := testing.AllocsPerRun(200, func() {
+		seq++
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		l.handlePacket(pkt, time.Now().UnixNano())
+	})
+	if allocs != 0 {
+		t.Errorf("forwarding with a probe allocates %.1f times per packet", allocs)
+	}
+}
