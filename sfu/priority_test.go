@@ -184,6 +184,10 @@ func TestPresenterAndSlidesFirst(t *testing.T) {
 		before = videoByStream(viewer)
 		return before["lecturer"] >= 100
 	})
+	// A camera that stops fitting keeps its lowest layer for pauseHold
+	// before it pauses.
+	time.Sleep(pauseHold + 500*time.Millisecond)
+	before = videoByStream(viewer)
 	time.Sleep(upHold + time.Second)
 	after := videoByStream(viewer)
 	if n := after["aaa-student"] - before["aaa-student"]; n > 0 {
@@ -194,7 +198,9 @@ func TestPresenterAndSlidesFirst(t *testing.T) {
 	if err := student.peer.SetTrackSource("cam", SourceScreen); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "the slides", func() bool { return videoByStream(viewer)["aaa-student"] >= 100 })
+	declared := videoByStream(viewer)["aaa-student"]
+	waitFor(ctx, t, "the slides", func() bool { return videoByStream(viewer)["aaa-student"] >= declared+100 })
+	time.Sleep(pauseHold + 500*time.Millisecond)
 	mid := videoByStream(viewer)
 	time.Sleep(time.Second)
 	if n := videoByStream(viewer)["lecturer"] - mid["lecturer"]; n > 0 {
