@@ -117,7 +117,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
 		PingInterval: opts.pingInterval, ResumeGrace: opts.resumeGrace,
-		Ready:        func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
+		Ready: func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {
 		t.Fatalf("signaling: %v", err)
 	}
