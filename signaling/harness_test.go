@@ -50,6 +50,8 @@ type envOptions struct {
 	siteBudget func(site string, bps uint64)
 	// resumeGrace is Config.ResumeGrace (0: the default).
 	resumeGrace time.Duration
+	// mediaFailGrace is Config.MediaFailGrace (0: the default).
+	mediaFailGrace time.Duration
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -116,7 +118,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatalf("lecture: %v", err)
 	}
 	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
-		PingInterval: opts.pingInterval, ResumeGrace: opts.resumeGrace,
+		PingInterval: opts.pingInterval, ResumeGrace: opts.resumeGrace, MediaFailGrace: opts.mediaFailGrace,
 		Ready: func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {
 		t.Fatalf("signaling: %v", err)

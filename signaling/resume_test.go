@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/bomca/lecturelink/attendance"
+	"github.com/bomca/lecturelink/sfu"
 	"github.com/gorilla/websocket"
 )
 
@@ -369,4 +371,80 @@ func TestResumeBadInput(t *testing.T) {
 	z := e.dial("student2")
 	z.send(map[string]string{"type": "resume", "token": w2.Resume})
 	z.expectError(codeResumeExpired, "resume")
+}
+
+// TestIceRestartMessage: iceRestart gets a sub offer with new ICE
+// credentials and media keeps flowing; wrong uses are refused. A failed
+// media connection closes the socket with 1013 only if it stays failed
+// for the grace period.
+func TestIceRestartMessage(t *testing.T) {
+	e := newEnv(t, envOptions{mediaFailGrace: 400 * time.Millisecond})
+	x := e.dial("student2")
+	x.send(map[string]string{"type": "iceRestart", "pc": "sub"})
+	x.expectError(codeNotJoined, "iceRestart")
+	joinLecture(t, x, e.other.ID) // scheduled: no media yet
+	x.send(map[string]string{"type": "iceRestart", "pc": "sub"})
+	x.expectError(codeNotLive, "iceRestart")
+	if _, err := e.sched.Start(context.Background(), e.lecture.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	lect := e.dial("lecturer")
+	lectRTC := newRTCClient(t, lect)
+	joinLecture(t, lect, e.lecture.ID)
+	lectRTC.publish()
+	ws := e.dial("student1")
+	rtc := newRTCClient(t, ws)
+	joinLecture(t, ws, e.lecture.ID)
+	rtc.waitMedia(25)
+
+	for _, pc := range []string{"pub", "", "both"} {
+		ws.send(map[string]string{"type": "iceRestart", "pc": pc})
+		ws.expectError(codeBadRequest, "iceRestart")
+	}
+	rtc.mu.Lock()
+	oldUfrag := sdpUfrag(rtc.sub.RemoteDescription().SDP)
+	rtc.mu.Unlock()
+	offers := rtc.offers.Load()
+	ws.send(map[string]string{"type": "iceRestart", "pc": "sub"})
+	waitFor(t, "the ICE restart offer is answered", func() bool { return rtc.offers.Load() > offers })
+	rtc.mu.Lock()
+	newUfrag := sdpUfrag(rtc.sub.RemoteDescription().SDP)
+	rtc.mu.Unlock()
+	if newUfrag == "" || newUfrag == oldUfrag {
+		t.Fatalf("restart offer ice-ufrag %q, was %q: want new credentials", newUfrag, oldUfrag)
+	}
+	rtc.waitMediaWithin(25, 10*time.Second)
+
+	// Failed, then recovered within the grace period: the socket stays.
+	_, c := e.member(e.lecture.ID, "student1")
+	closed := make(chan int, 1)
+	ws.conn.SetCloseHandler(func(code int, _ string) error { closed <- code; return nil })
+	c.mediaState(sfu.PeerFailed)
+	time.Sleep(100 * time.Millisecond)
+	c.mediaState(sfu.PeerConnected)
+	time.Sleep(600 * time.Millisecond)
+	expectQuiet(ws, "recovered media")
+	// Failed for good: closed with 1013 after the grace period, and the
+	// participant keeps its place for a resume.
+	c.mediaState(sfu.PeerFailed)
+	select {
+	case code := <-closed:
+		if code != websocket.CloseTryAgainLater {
+			t.Fatalf("closed with %d, want 1013", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("socket not closed after the media stayed failed")
+	}
+	e.waitMemberState(e.lecture.ID, "student1", stateReconnecting)
+}
+
+// sdpUfrag is the first ice-ufrag of an SDP.
+func sdpUfrag(sdp string) string {
+	for l := range strings.SplitSeq(sdp, "\n") {
+		if u, ok := strings.CutPrefix(strings.TrimSpace(l), "a=ice-ufrag:"); ok {
+			return u
+		}
+	}
+	return ""
 }
