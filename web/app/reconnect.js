@@ -27,14 +27,19 @@ export const CLOSE_REPLACED = 4002;
  * The delay before reconnect attempt `attempt` (0 for the first): a random
  * time in [0, min(RETRY_MAX_MS, RETRY_BASE_MS × 2^attempt)) ("full jitter"),
  * so that a classroom of pages that lost the server together does not come
- * back in one burst.
+ * back in one burst. Given the time since the connection was lost, the
+ * ceiling is also at most half of it (and at least 2 × RETRY_BASE_MS): a
+ * server that restarts in a few seconds is found again within a second or
+ * two, not after the 8 s the doubling has reached by then.
  * @param {number} attempt
  * @param {() => number} [random] in [0, 1)
+ * @param {number} [lostForMs] how long the connection has been lost
  * @returns {number} milliseconds
  */
-export function retryDelay(attempt, random = Math.random) {
+export function retryDelay(attempt, random = Math.random, lostForMs = Infinity) {
   const n = Number.isFinite(attempt) && attempt > 0 ? Math.min(Math.floor(attempt), 30) : 0;
-  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** n);
+  const lost = Number.isNaN(lostForMs) ? Infinity : lostForMs;
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** n, Math.max(2 * RETRY_BASE_MS, lost / 2));
   const r = random();
   return Math.floor(ceiling * (Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0.5));
 }

@@ -233,6 +233,8 @@ export class LectureSession {
     this.joinTimer = 0;
     /** The token of the last `joined`/`resumed`, sent as `resume` after a drop. */
     this.resumeToken = '';
+    /** When the current outage began (0: connected). */
+    this.lostAt = 0;
     /** Armed by `iceRestart` until the server's `sub` offer arrives. */
     this.iceOfferTimer = 0;
     /** ICE restart policy per connection. @type {Record<PcName, IceWatch | null>} */
@@ -396,7 +398,8 @@ export class LectureSession {
 
   /** @param {boolean} earlyFailure the socket never got `hello` */
   scheduleReconnect(earlyFailure) {
-    const delay = retryDelay(this.attempt);
+    if (!this.lostAt) this.lostAt = Date.now();
+    const delay = retryDelay(this.attempt, Math.random, Date.now() - this.lostAt);
     this.attempt++;
     window.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = window.setTimeout(async () => {
@@ -521,6 +524,7 @@ export class LectureSession {
     this.joined = true;
     this.everJoined = true;
     this.attempt = 0;
+    this.lostAt = 0;
     if (typeof msg.resume === 'string') this.resumeToken = msg.resume;
     // After a takeover the participant keeps its first connection id.
     if (typeof msg.connId === 'string' && msg.connId) this.connId = msg.connId;

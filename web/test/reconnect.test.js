@@ -126,3 +126,11 @@ test('a network change restarts a working connection, not a new or closed one', 
   assert.equal(restarts, 2, 'closed: nothing more');
   assert.equal(clock.pending(), 0);
 });
+
+test('after a short outage the retry comes soon, whatever the attempt count', () => {
+  assert.equal(retryDelay(8, () => 0.999999, 3000), 1500 - 1);
+  assert.equal(retryDelay(8, () => 0.999999, 100), 2 * RETRY_BASE_MS - 1);
+  assert.equal(retryDelay(8, () => 0.999999, 60_000), RETRY_MAX_MS - 1);
+  assert.equal(retryDelay(1, () => 0.999999, 60_000), 2 * RETRY_BASE_MS - 1);
+  assert.equal(retryDelay(8, () => 0.999999, Number.NaN), RETRY_MAX_MS - 1);
+});

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bomca/lecturelink/internal/browsertest"
+	"github.com/bomca/lecturelink/schedule"
+	"github.com/chromedp/chromedp"
+)
+
+// freeAddr is a loopback address no one listens on, so that a restarted
+// server can be given the address of the one it replaces.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprintf("localhost:%d", l.Addr().(*net.TCPAddr).Port)
+}
+
+// TestServerRestartBrowsers kills the real server binary with SIGKILL in
+// the middle of a live lecture followed by two Chromium pages (the
+// lecturer publishing, a student watching) and starts it again on the same
+// address: both pages reconnect on their own, without a reload, and the
+// student decodes the lecturer's video again within 5 s of the new server
+// listening. The lecture is still live.
+func TestServerRestartBrowsers(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "lecturelink")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	w := newCrashWorld(t, bin)
+	addr := freeAddr(t)
+	// The later -addr wins over start's own.
+	args := []string{"-addr", addr, "-ping-interval", "2s", "-touch-interval", "1s"}
+	p := w.start(t, args)
+	base := "http://" + addr
+
+	browser := browsertest.Start(t)
+	lecturerTab := browsertest.Tab(t, browser)
+	studentTab := browsertest.Tab(t, browser)
+	rowSel := fmt.Sprintf(`[data-lecture-id="%s"]`, w.lecture.ID)
+	waitState := func(tab context.Context, state string, within time.Duration) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(tab, within)
+		defer cancel()
+		if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`#lecture-state[data-state="`+state+`"]`))); err != nil {
+			t.Fatalf("page never reached state %q: %v", state, err)
+		}
+	}
+	stats := func() mediaStats {
+		t.Helper()
+		st, err := chromedp.Run(studentTab, chromedp.Evaluate[mediaStats](statsJS, awaitPromise))
+		if err != nil {
+			t.Fatalf("reading stats: %v", err)
+		}
+		return st
+	}
+	// decoding waits until the student's current sub connection has
+	// decoded frames and received audio, and returns how long it took.
+	decoding := func(within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		var st mediaStats
+		for time.Since(start) < within {
+			if st = stats(); st.FramesDecoded >= 5 && st.AudioPackets >= 10 {
+				return time.Since(start)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("the student's page is not decoding within %v: %+v", within, st)
+		return 0
+	}
+
+	signIn(t, lecturerTab, base, "aliev", crashPassword, rowSel)
+	if err := chromedp.Do(lecturerTab, chromedp.Navigate(base+"/#/lecture/"+w.lecture.ID)); err != nil {
+		t.Fatal(err)
+	}
+	waitState(lecturerTab, "live", 30*time.Second)
+	signIn(t, studentTab, base, "berzina", crashPassword, rowSel)
+	if err := chromedp.Do(studentTab, chromedp.Navigate(base+"/#/lecture/"+w.lecture.ID)); err != nil {
+		t.Fatal(err)
+	}
+	waitState(studentTab, "live", 30*time.Second)
+	decoding(30 * time.Second)
+
+	p.kill(t)
+	waitState(studentTab, "reconnecting", 10*time.Second)
+	waitState(lecturerTab, "reconnecting", 10*time.Second)
+	time.Sleep(time.Second) // the pages retry against a closed port meanwhile
+
+	w.start(t, args) // returns once the new server listens
+	took := decoding(5 * time.Second)
+	t.Logf("the student's page decodes the lecturer again %v after the restarted server listens", took)
+	waitState(lecturerTab, "live", 5*time.Second)
+	waitState(studentTab, "live", 5*time.Second)
+
+	l, err := schedule.NewStore(w.redis.Client, schedule.Options{}).Lecture(context.Background(), w.lecture.ID)
+	if err != nil || l.State != schedule.StateLive {
+		t.Fatalf("lecture after the restart: %+v, %v; want it still live", l, err)
+	}
+}
