@@ -52,6 +52,8 @@ type envOptions struct {
 	resumeGrace time.Duration
 	// mediaFailGrace is Config.MediaFailGrace (0: the default).
 	mediaFailGrace time.Duration
+	// allowDuplicateJoins is Config.AllowDuplicateJoins.
+	allowDuplicateJoins bool
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -119,7 +121,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
 		PingInterval: opts.pingInterval, ResumeGrace: opts.resumeGrace, MediaFailGrace: opts.mediaFailGrace,
-		Ready: func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
+		AllowDuplicateJoins: opts.allowDuplicateJoins,
+		Ready:               func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {
 		t.Fatalf("signaling: %v", err)
 	}

@@ -448,3 +448,20 @@ func sdpUfrag(sdp string) string {
 	}
 	return ""
 }
+
+// TestAllowDuplicateJoins: with the load-test setting, two connections of
+// one user are two participants.
+func TestAllowDuplicateJoins(t *testing.T) {
+	e := newEnv(t, envOptions{allowDuplicateJoins: true})
+	liveRoom(t, e, "lecturer")
+	a := joinLecture(t, e.dial("student1"), e.lecture.ID)
+	b := joinLecture(t, e.dial("student1"), e.lecture.ID)
+	if a.ConnID == b.ConnID {
+		t.Fatalf("both connections are participant %s", a.ConnID)
+	}
+	for _, w := range []welcome{a, b} {
+		if evs := e.connEvents(e.lecture.ID, w.ConnID); len(evs) != 1 || evs[0].Kind != attendance.KindJoin {
+			t.Fatalf("attendance of %s: %+v", w.ConnID, evs)
+		}
+	}
+}

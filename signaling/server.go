@@ -67,6 +67,11 @@ type Config struct {
 	// may take to recover by an ICE restart before its socket is closed
 	// with 1013 (default 15s).
 	MediaFailGrace time.Duration
+	// AllowDuplicateJoins lets one user be in a lecture from several
+	// connections at once, each a participant of its own (load tests with
+	// shared accounts). Off, a second connection's join is refused with
+	// "duplicate".
+	AllowDuplicateJoins bool
 }
 
 // Server is the HTTP and WebSocket front of lecturelink.
