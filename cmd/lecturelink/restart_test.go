@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bomca/lecturelink/attendance"
 	"github.com/bomca/lecturelink/internal/browsertest"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/chromedp/chromedp"
@@ -31,7 +32,8 @@ func freeAddr(t *testing.T) string {
 // lecturer publishing, a student watching) and starts it again on the same
 // address: both pages reconnect on their own, without a reload, and the
 // student decodes the lecturer's video again within 5 s of the new server
-// listening. The lecture is still live.
+// listening. The lecture is still live. Before that, the student's socket
+// alone drops, and the page resumes the same participant.
 func TestServerRestartBrowsers(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "lecturelink")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -92,13 +94,40 @@ func TestServerRestartBrowsers(t *testing.T) {
 	waitState(studentTab, "live", 30*time.Second)
 	decoding(30 * time.Second)
 
+	// The student's socket drops (as on a network change): the page
+	// resumes the same participant on a new socket and decodes again.
+	type sessionInfo struct {
+		ConnID  string `json:"connId"`
+		Resumed bool   `json:"resumed"`
+	}
+	const infoJS = `({connId: window.lecturelink.session.connId,
+	  resumed: window.lecturelink.session.log.some(e => e.dir === 'in' && e.type === 'resumed')})`
+	before, err := chromedp.Run(studentTab, chromedp.Evaluate[sessionInfo](infoJS))
+	if err != nil || before.ConnID == "" || before.Resumed {
+		t.Fatalf("student's session before the drop: %+v, %v", before, err)
+	}
+	if _, err := chromedp.Run(studentTab, chromedp.Evaluate[bool](`window.lecturelink.session.forceReconnect('test: socket lost'), true`)); err != nil {
+		t.Fatal(err)
+	}
+	took := decoding(5 * time.Second)
+	after, err := chromedp.Run(studentTab, chromedp.Evaluate[sessionInfo](infoJS))
+	if err != nil || after.ConnID != before.ConnID || !after.Resumed {
+		t.Fatalf("student's session after the drop: %+v (before %+v), %v; want it resumed as the same participant", after, before, err)
+	}
+	t.Logf("the student's page resumed %s and decodes again %v after its socket dropped", after.ConnID, took)
+	for _, e := range w.events(t) {
+		if e.ConnID == before.ConnID && e.Kind != attendance.KindJoin {
+			t.Fatalf("the resumed participant's attendance has %+v; want one open interval", e)
+		}
+	}
+
 	p.kill(t)
 	waitState(studentTab, "reconnecting", 10*time.Second)
 	waitState(lecturerTab, "reconnecting", 10*time.Second)
 	time.Sleep(time.Second) // the pages retry against a closed port meanwhile
 
 	w.start(t, args) // returns once the new server listens
-	took := decoding(5 * time.Second)
+	took = decoding(5 * time.Second)
 	t.Logf("the student's page decodes the lecturer again %v after the restarted server listens", took)
 	waitState(lecturerTab, "live", 5*time.Second)
 	waitState(studentTab, "live", 5*time.Second)
