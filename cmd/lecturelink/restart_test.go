@@ -27,14 +27,16 @@ func freeAddr(t *testing.T) string {
 	return fmt.Sprintf("localhost:%d", l.Addr().(*net.TCPAddr).Port)
 }
 
-// TestServerRestartBrowsers kills the real server binary with SIGKILL in
-// the middle of a live lecture followed by two Chromium pages (the
-// lecturer publishing, a student watching) and starts it again on the same
-// address: both pages reconnect on their own, without a reload, and the
-// student decodes the lecturer's video again within 5 s of the new server
-// listening. The lecture is still live. Before that, the student's socket
-// alone drops, and the page resumes the same participant.
-func TestServerRestartBrowsers(t *testing.T) {
+// TestBrowserReconnect follows a live lecture on the real server binary
+// with two Chromium pages (the lecturer publishing, a student watching)
+// through what bad networks do to it. ICE restarts on both connections
+// keep the student decoding. The student's socket drops: the page resumes
+// the same participant on a new socket. Then the server is killed with
+// SIGKILL and started again on the same address: both pages reconnect on
+// their own, without a reload, the student decodes the lecturer's video
+// again within 5 s of the new server listening, and the lecture is still
+// live.
+func TestBrowserReconnect(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "lecturelink")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -93,6 +95,48 @@ func TestServerRestartBrowsers(t *testing.T) {
 	}
 	waitState(studentTab, "live", 30*time.Second)
 	decoding(30 * time.Second)
+
+	// ICE restarts on a working session, as after a network change: the
+	// student asks for a sub offer with new credentials, the lecturer
+	// offers pub with new ones; the student keeps decoding.
+	const ufragJS = `(() => {
+	  const pc = window.lecturelink.session[%q];
+	  const m = pc && pc.remoteDescription && /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription.sdp);
+	  return m ? m[1] : '';
+	})()`
+	for _, x := range []struct {
+		tab context.Context
+		pc  string
+	}{{studentTab, "sub"}, {lecturerTab, "pub"}} {
+		ufrag := func() string {
+			t.Helper()
+			u, err := chromedp.Run(x.tab, chromedp.Evaluate[string](fmt.Sprintf(ufragJS, x.pc)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		old := ufrag()
+		js := fmt.Sprintf(`(s => (s.restartIce(%q, s[%q]), true))(window.lecturelink.session)`, x.pc, x.pc)
+		if _, err := chromedp.Run(x.tab, chromedp.Evaluate[bool](js)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for u := ufrag(); u == old || u == ""; u = ufrag() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: remote ice-ufrag still %q after an ICE restart", x.pc, u)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		st := stats()
+		deadline = time.Now().Add(10 * time.Second)
+		for now := stats(); now.FramesDecoded < st.FramesDecoded+10; now = stats() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the student stopped decoding after the %s ICE restart: %+v, then %+v", x.pc, st, now)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 
 	// The student's socket drops (as on a network change): the page
 	// resumes the same participant on a new socket and decodes again.
