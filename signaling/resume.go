@@ -245,20 +245,20 @@ func (r *room) welcomeLocked(ctx context.Context, c *client, m *member, reply st
 	}
 	c.sendJSON(joinedMsg{Type: reply, Lecture: lv, Role: r.roleIn(c.user),
 		CanPublish: r.canPublish(c.user), CanEnd: r.canEnd(c.user),
-		ConnID: c.id, Resume: token, GraceSeconds: int(r.s.cfg.ResumeGrace / time.Second)})
+		ConnID: c.id, Resume: token, GraceSeconds: max(0, int(r.s.cfg.ResumeGrace/time.Second))})
 }
 
 // resume lets c take over the participant a token was issued to. ok is
 // false (and nothing changed) when the token no longer names a member of
 // this room.
-func (r *room) resume(ctx context.Context, c *client, h tokenHash) bool {
+func (r *room) resume(ctx context.Context, c *client, h tokenHash, b resumeBinding) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.removed || r.lecture.State == schedule.StateEnded || r.lecture.State == schedule.StateCancelled {
 		return false
 	}
 	for mc, m := range r.members {
-		if m.token == h && mc.user.ID == c.user.ID {
+		if m.token == h && mc.id == b.connID && mc.user.ID == c.user.ID {
 			r.takeOverLocked(ctx, mc, m, c, msgResumed)
 			return true
 		}
@@ -290,7 +290,7 @@ func (c *client) handleResume(ctx context.Context, m inbound) {
 	c.s.mu.Lock()
 	r := c.s.rooms[b.lectureID]
 	c.s.mu.Unlock()
-	if r == nil || !r.resume(ctx, c, h) {
+	if r == nil || !r.resume(ctx, c, h, b) {
 		expired()
 		return
 	}
