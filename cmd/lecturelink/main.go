@@ -97,22 +97,23 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 
 	srv, err := signaling.New(signaling.Config{
-		Logger:              log,
-		Accounts:            accounts,
-		Schedule:            sched,
-		Attendance:          att,
-		AttendanceWriter:    writer,
-		PingInterval:        cfg.PingInterval,
-		TouchInterval:       cfg.TouchInterval,
+		Logger:           log,
+		Accounts:         accounts,
+		Schedule:         sched,
+		Attendance:       att,
+		AttendanceWriter: writer,
+		PingInterval:     cfg.PingInterval,
+		TouchInterval:    cfg.TouchInterval,
+		SFU:              media,
+		Web:              web.Files(),
+		Ready:            func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Metrics:          reg,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		StartEarly:       cfg.StartEarly,
+		InsecureCookies:  cfg.InsecureCookie,
+
 		ResumeGrace:         cfg.ResumeGrace,
 		AllowDuplicateJoins: cfg.AllowDuplicateJoins,
-		SFU:                 media,
-		Web:                 web.Files(),
-		Ready:               func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Metrics:             reg,
-		AllowedOrigins:      cfg.AllowedOrigins,
-		StartEarly:          cfg.StartEarly,
-		InsecureCookies:     cfg.InsecureCookie,
 	})
 	if err != nil {
 		return err
