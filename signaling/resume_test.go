@@ -465,3 +465,48 @@ func TestAllowDuplicateJoins(t *testing.T) {
 		}
 	}
 }
+
+// TestEndAndShutdownDuringGrace: ending the lecture, or stopping the
+// server, does not wait for the reconnect window; the participant in it
+// leaves at its last sign of life, with the reason of its drop.
+func TestEndAndShutdownDuringGrace(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ws := liveRoom(t, e, "lecturer")
+	lect := ws["lecturer"]
+	s1 := e.dial("student1")
+	w1 := joinLecture(t, s1, e.lecture.ID)
+	lost := time.Now()
+	s1.conn.NetConn().Close()
+	e.waitMemberState(e.lecture.ID, "student1", stateReconnecting)
+	time.Sleep(300 * time.Millisecond)
+	lect.send(map[string]string{"type": "end"})
+	lect.expect("lecture")
+	evs := e.connEvents(e.lecture.ID, w1.ConnID)
+	if len(evs) != 2 || evs[1].Kind != attendance.KindLeave || evs[1].Reason != attendance.ReasonDisconnected {
+		t.Fatalf("attendance of the reconnecting student after the end: %+v", evs)
+	}
+	if d := evs[1].At.Sub(lost); d < -time.Second || d > 250*time.Millisecond {
+		t.Fatalf("leave recorded %v after the drop, want at the drop", d)
+	}
+	if s := e.memberState(e.lecture.ID, "student1"); s != "" {
+		t.Fatalf("student still in the room as %q after the end", s)
+	}
+
+	// Shutdown: a participant in its window in another live lecture.
+	if _, err := e.sched.Start(context.Background(), e.other.ID); err != nil {
+		t.Fatal(err)
+	}
+	s2 := e.dial("student2")
+	w2 := joinLecture(t, s2, e.other.ID)
+	s2.conn.NetConn().Close()
+	e.waitMemberState(e.other.ID, "student2", stateReconnecting)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.server.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs = e.connEvents(e.other.ID, w2.ConnID)
+	if len(evs) != 2 || evs[1].Kind != attendance.KindLeave || evs[1].Reason != attendance.ReasonDisconnected {
+		t.Fatalf("attendance of the reconnecting student after shutdown: %+v", evs)
+	}
+}
