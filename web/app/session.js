@@ -140,13 +140,15 @@ function waitStable(pc, ms) {
 }
 
 /**
- * The Network Information API where the browser has it: its `change` event
- * is a network change (Wi-Fi to mobile) that `online` does not report.
- * @returns {EventTarget | null}
+ * The Network Information API where the browser has it: a change of its
+ * `type` (Wi-Fi to mobile) is a network change that `online` does not
+ * report. Its other changes (bandwidth estimates) are not.
+ * @returns {(EventTarget & {type?: string}) | null}
  */
 function netInfo() {
+  if (typeof navigator === 'undefined') return null;
   const c = /** @type {{connection?: unknown}} */ (navigator).connection;
-  return c instanceof EventTarget ? c : null;
+  return c instanceof EventTarget ? /** @type {EventTarget & {type?: string}} */ (c) : null;
 }
 
 /** How long a `pub` renegotiation waits for the previous answer. */
@@ -257,6 +259,14 @@ export class LectureSession {
     this.sentSizes = new Map();
     /** The sender of the shared screen on the current `pub`. @type {RTCRtpSender | null} */
     this.screenSender = null;
+    /** The network type last seen (Network Information API). @type {string | undefined} */
+    this.netType = undefined;
+    this.onNetChange = () => {
+      const type = netInfo()?.type;
+      if (type === undefined || type === this.netType) return;
+      this.netType = type;
+      this.onOnline();
+    };
     this.onOnline = () => {
       if (this.closed) return;
       if (this.reconnectTimer) {
@@ -297,7 +307,8 @@ export class LectureSession {
   /** Open the socket and join the lecture. */
   start() {
     window.addEventListener('online', this.onOnline);
-    netInfo()?.addEventListener('change', this.onOnline);
+    this.netType = netInfo()?.type;
+    netInfo()?.addEventListener('change', this.onNetChange);
     this.connect();
   }
 
@@ -710,7 +721,7 @@ export class LectureSession {
     this.resumeToken = '';
     this.stopScreenShare();
     window.removeEventListener('online', this.onOnline);
-    netInfo()?.removeEventListener('change', this.onOnline);
+    netInfo()?.removeEventListener('change', this.onNetChange);
     window.clearTimeout(this.reconnectTimer);
     window.clearTimeout(this.joinTimer);
     const ws = this.ws;
@@ -775,7 +786,7 @@ export class LectureSession {
     this.resumeToken = '';
     this.stopScreenShare();
     window.removeEventListener('online', this.onOnline);
-    netInfo()?.removeEventListener('change', this.onOnline);
+    netInfo()?.removeEventListener('change', this.onNetChange);
     window.clearTimeout(this.reconnectTimer);
     window.clearTimeout(this.joinTimer);
     const ws = this.ws;
