@@ -196,6 +196,17 @@ func (r *room) sameUserLocked(c *client) (*client, *member) {
 	return nil, nil
 }
 
+// silentLocked tells whether a connected member's socket has shown no sign
+// of life for one and a half ping intervals: it missed a pong, and is most
+// likely a dead connection the server has not noticed yet (its network went
+// without a close). A join of the same user then takes its place instead of
+// being refused as a duplicate: the page that was reloaded after the loss
+// has no token, and would otherwise wait for the 30 s timeout. Caller holds
+// r.mu.
+func (r *room) silentLocked(old *client) bool {
+	return r.s.cfg.Now().Sub(old.lastSign()) > r.s.cfg.PingInterval*3/2
+}
+
 // takeOverLocked moves old's place in the room to c: c gets old's connection
 // id, so that attendance, the participants list and the published stream
 // ids continue unchanged, and a fresh media peer if the lecture is live.

@@ -510,3 +510,36 @@ func TestEndAndShutdownDuringGrace(t *testing.T) {
 		t.Fatalf("attendance of the reconnecting student after shutdown: %+v", evs)
 	}
 }
+
+// TestJoinReplacesSilentConnection: a join of the same user while the other
+// connection still looks open but has missed its pongs (its network went
+// without a close) takes that participant's place; while the other
+// connection answers, the join is a duplicate.
+func TestJoinReplacesSilentConnection(t *testing.T) {
+	e := newEnv(t, envOptions{pingInterval: 200 * time.Millisecond})
+	liveRoom(t, e, "lecturer")
+	s1 := e.dial("student1")
+	w1 := joinLecture(t, s1, e.lecture.ID)
+	x := e.dial("student1")
+	x.send(map[string]string{"type": "join", "lectureId": e.lecture.ID})
+	x.expectError(codeDuplicate, "join")
+
+	// Pings go unanswered from now on.
+	silent := e.dial("student2", func(c *websocket.Conn) { c.SetPingHandler(func(string) error { return nil }) })
+	w2 := joinLecture(t, silent, e.lecture.ID)
+	time.Sleep(500 * time.Millisecond) // two pings missed, not yet the 600 ms timeout
+	if st := e.memberState(e.lecture.ID, "student2"); st != stateConnected {
+		t.Fatalf("student2 is %q before the timeout", st)
+	}
+	y := e.dial("student2")
+	if w := joinLecture(t, y, e.lecture.ID); w.ConnID != w2.ConnID {
+		t.Fatalf("join replaced the silent connection as %s, want %s", w.ConnID, w2.ConnID)
+	}
+	if evs := e.connEvents(e.lecture.ID, w2.ConnID); len(evs) != 1 {
+		t.Fatalf("attendance after the replacement: %+v, want the one open interval", evs)
+	}
+	expectQuiet(s1, "the other student's replacement")
+	if evs := e.connEvents(e.lecture.ID, w1.ConnID); len(evs) != 1 {
+		t.Fatalf("student1's attendance changed: %+v", evs)
+	}
+}

@@ -122,7 +122,7 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 		return false, "", nil
 	}
 	if old, om := r.sameUserLocked(c); old != nil && !r.s.cfg.AllowDuplicateJoins {
-		if om.lost == nil {
+		if om.lost == nil && !r.silentLocked(old) {
 			return false, codeDuplicate, errors.New("you are already in this lecture from another window or device")
 		}
 		r.takeOverLocked(ctx, old, om, c, msgJoined)
