@@ -44,6 +44,7 @@ type Peer struct {
 	// negotiationScheduled: a coalesced offer is pending (subT.mu).
 	negotiationScheduled bool
 	offered              bool // at least one offer was sent
+	iceRestart           bool // the next offer restarts ICE (RestartICE)
 	allocating           bool // allocLoop started (with the first video down-track)
 
 	// Video layer allocation for what p receives.
@@ -213,7 +214,16 @@ func (p *Peer) HandleOffer(ctx context.Context, t Transport, sdp string) error {
 	if p.isClosed() {
 		return ErrClosed
 	}
+	// An offer may restart ICE: candidates gathered for its new credentials
+	// must not reach the client before the answer that carries them.
+	p.pubT.sigMu.Lock()
+	described := p.pubT.described
+	p.pubT.described = false
+	p.pubT.sigMu.Unlock()
 	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		p.pubT.sigMu.Lock()
+		p.pubT.described = described
+		p.pubT.sigMu.Unlock()
 		return fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
 	p.flushCandidates(p.pub, &p.pubT)
@@ -523,7 +533,7 @@ func (p *Peer) negotiateLocked() {
 	if len(p.downs) == 0 && !p.offered {
 		return // nothing to send yet
 	}
-	offer, err := p.sub.CreateOffer(nil)
+	offer, err := p.sub.CreateOffer(p.subOfferOptions())
 	if err != nil {
 		p.log.Warn("create sub offer", "err", err)
 		return
@@ -532,7 +542,7 @@ func (p *Peer) negotiateLocked() {
 		p.log.Warn("set sub offer", "err", err)
 		return
 	}
-	p.offering, p.offered = true, true
+	p.offering, p.offered, p.iceRestart = true, true, false
 	p.sendDescription(&p.subT, SignalOffer, offer.SDP)
 }
 

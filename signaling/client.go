@@ -34,6 +34,7 @@ type client struct {
 	dropped  int          // rate-limited messages; readLoop only
 	room     *room        // readLoop only
 	leaving  atomic.Value // string: the attendance reason chosen by close
+	ice      iceWatch     // media failure timer (resume_ice.go)
 }
 
 func (c *client) seen(t time.Time) { c.lastSeen.Store(t.UnixNano()) }
@@ -236,6 +237,10 @@ func (c *client) handle(data []byte) {
 		c.inRoom(m.Type, func(r *room) { r.source(c, m) })
 	case msgDisplaySize:
 		c.inRoom(m.Type, func(r *room) { r.displaySize(c, m) })
+	case msgResume:
+		c.handleResume(ctx, m)
+	case msgIceRestart:
+		c.inRoom(m.Type, func(r *room) { r.iceRestart(c, m) })
 	default:
 		c.sendError(codeUnknownType, "unknown message type", m.Type)
 	}
@@ -244,7 +249,8 @@ func (c *client) handle(data []byte) {
 // metricType bounds the label values of the messages counter.
 func metricType(t string) string {
 	switch t {
-	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize:
+	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize,
+		msgResume, msgIceRestart:
 		return t
 	}
 	return "unknown"

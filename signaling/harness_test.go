@@ -48,6 +48,12 @@ type envOptions struct {
 	// siteBudget, if set, sees every budget the server gives the SFU
 	// (which still gets it too).
 	siteBudget func(site string, bps uint64)
+	// resumeGrace is Config.ResumeGrace (0: the default).
+	resumeGrace time.Duration
+	// mediaFailGrace is Config.MediaFailGrace (0: the default).
+	mediaFailGrace time.Duration
+	// allowDuplicateJoins is Config.AllowDuplicateJoins.
+	allowDuplicateJoins bool
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -114,8 +120,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatalf("lecture: %v", err)
 	}
 	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
-		PingInterval: opts.pingInterval,
-		Ready:        func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
+		PingInterval: opts.pingInterval, ResumeGrace: opts.resumeGrace, MediaFailGrace: opts.mediaFailGrace,
+		AllowDuplicateJoins: opts.allowDuplicateJoins,
+		Ready:               func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {
 		t.Fatalf("signaling: %v", err)
 	}

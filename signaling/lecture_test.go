@@ -142,9 +142,10 @@ func TestLiveLecture(t *testing.T) {
 }
 
 // TestVanishedClient checks that a client that stops answering pings is
-// noticed and its leave recorded at its last sign of life.
+// noticed and, once its reconnect window is over, its leave recorded at its
+// last sign of life.
 func TestVanishedClient(t *testing.T) {
-	e := newEnv(t, envOptions{pingInterval: 100 * time.Millisecond})
+	e := newEnv(t, envOptions{pingInterval: 100 * time.Millisecond, resumeGrace: 500 * time.Millisecond})
 	ctx := context.Background()
 	if _, err := e.sched.Start(ctx, e.lecture.ID); err != nil {
 		t.Fatal(err)

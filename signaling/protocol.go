@@ -25,6 +25,10 @@ const (
 	// shows a video track.
 	msgSource      = "source"
 	msgDisplaySize = "displaySize"
+	// msgResume takes over a participant whose socket dropped (resume.go);
+	// msgIceRestart asks for an ICE-restart offer on sub (resume_ice.go).
+	msgResume     = "resume"
+	msgIceRestart = "iceRestart"
 )
 
 // Server message types.
@@ -37,6 +41,7 @@ const (
 	msgSpeaker      = "speaker"
 	msgQuality      = "quality"
 	msgSiteQuality  = "siteQuality"
+	msgResumed      = "resumed"
 )
 
 // Error codes sent to clients, listed in docs/protocol.md.
@@ -57,6 +62,8 @@ const (
 	codeEnded         = "ended"
 	codeCancelled     = "cancelled"
 	codeInternal      = "internal"
+	codeDuplicate     = "duplicate"
+	codeResumeExpired = "resume_expired"
 )
 
 // inbound is any message a client may send; unused fields stay empty.
@@ -79,6 +86,9 @@ type inbound struct {
 	Stream string          `json:"stream"`
 	Width  json.RawMessage `json:"width"`
 	Height json.RawMessage `json:"height"`
+	// Token is a resume token (resume); LectureID, when given with it, must
+	// be the token's lecture.
+	Token string `json:"token"`
 }
 
 type helloMsg struct {
@@ -94,6 +104,13 @@ type joinedMsg struct {
 	Role       string      `json:"role"`
 	CanPublish bool        `json:"canPublish"`
 	CanEnd     bool        `json:"canEnd"`
+	// ConnID is the participant's connection id: after a takeover it is the
+	// one of the participant taken over, not the socket's hello.
+	ConnID string `json:"connId"`
+	// Resume is the token a new socket presents to take this participant
+	// over; GraceSeconds is how long after a drop it stays valid.
+	Resume       string `json:"resume,omitempty"`
+	GraceSeconds int    `json:"graceSeconds"`
 }
 
 type lectureMsg struct {
@@ -108,6 +125,7 @@ type Participant struct {
 	DisplayName string `json:"displayName"`
 	Role        string `json:"role"`
 	SiteID      string `json:"siteId"`
+	State       string `json:"state"` // connected, reconnecting or audio-only
 }
 
 type participantsMsg struct {

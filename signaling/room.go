@@ -11,7 +11,6 @@ import (
 	"github.com/bomca/lecturelink/attendance"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/bomca/lecturelink/sfu"
-	"github.com/gorilla/websocket"
 )
 
 // participantsDelay coalesces participant-list updates, so that a hundred
@@ -44,6 +43,8 @@ type member struct {
 	active    bool      // an attendance interval is open
 	lastTouch time.Time
 	clientAt  *time.Time // the client's clock at its join message; information only
+	token     tokenHash  // the current resume token (resume.go)
+	lost      *lostConn  // non-nil while the socket is gone and the place kept
 }
 
 // enterRoom puts c into the lecture's room, creating the room if needed.
@@ -120,6 +121,13 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 	if r.removed {
 		return false, "", nil
 	}
+	if old, om := r.sameUserLocked(c); old != nil && !r.s.cfg.AllowDuplicateJoins {
+		if om.lost == nil && !r.silentLocked(old) {
+			return false, codeDuplicate, errors.New("you are already in this lecture from another window or device")
+		}
+		r.takeOverLocked(ctx, old, om, c, msgJoined)
+		return true, "", nil
+	}
 	m := &member{clientAt: clientAt}
 	r.members[c] = m
 	live := r.lecture.State == schedule.StateLive
@@ -130,12 +138,7 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 			return false, codeInternal, err
 		}
 	}
-	lv, err := r.s.newViewer().view(ctx, r.lecture)
-	if err != nil {
-		r.s.log.Error("loading lecture details failed", "lecture", r.id, "err", err)
-	}
-	c.sendJSON(joinedMsg{Type: msgJoined, Lecture: lv, Role: r.roleIn(c.user),
-		CanPublish: r.canPublish(c.user), CanEnd: r.canEnd(c.user)})
+	r.welcomeLocked(ctx, c, m, msgJoined)
 	c.log.Info("joined lecture", "lecture", r.id, "state", r.lecture.State)
 	if live {
 		r.connectMedia(ctx, c, m)
@@ -228,7 +231,11 @@ func (r *room) leave(c *client, reason string, at time.Time) {
 	if !ok {
 		return
 	}
+	if r.suspendLocked(c, m, reason, at) {
+		return
+	}
 	delete(r.members, c)
+	r.s.resumes.revoke(m.token)
 	r.deactivate(c, m, reason, at)
 	c.log.Info("left lecture", "lecture", r.id, "reason", reason)
 	r.participantsChanged()
@@ -344,11 +351,14 @@ func (r *room) end(ctx context.Context, c *client) {
 	r.lecture = l
 	c.log.Info("lecture ended", "lecture", r.id)
 	at := r.s.cfg.Now()
+	r.dropAllLostLocked() // their leaves are at their last sign of life
 	for mc, m := range r.members {
 		r.deactivate(mc, m, attendance.ReasonEnded, at)
 	}
 	r.s.cfg.SFU.CloseRoom(r.id)
 	r.broadcastLecture(ctx)
+	r.participantsChanged()
+	r.removeIfEmpty()
 }
 
 // media passes a negotiation message to c's peer.
@@ -442,7 +452,7 @@ func (r *room) broadcastParticipants() {
 	list := make([]Participant, 0, len(r.members))
 	for mc := range r.members {
 		list = append(list, Participant{ConnID: mc.id, UserID: mc.user.ID, DisplayName: mc.user.DisplayName,
-			Role: r.roleIn(mc.user), SiteID: mc.user.SiteID})
+			Role: r.roleIn(mc.user), SiteID: mc.user.SiteID, State: r.stateOfLocked(mc)})
 	}
 	for mc := range r.members {
 		mc.sendJSON(participantsMsg{Type: msgParticipants, Participants: list})
@@ -459,15 +469,9 @@ func (c *client) forwardSignal(sig sfu.Signal) {
 	}
 }
 
-// mediaState reacts to the media connection failing: the client is
-// disconnected so that it reconnects and renegotiates from scratch, and the
-// leave is recorded.
-func (c *client) mediaState(st sfu.PeerState) {
-	if st == sfu.PeerFailed {
-		c.log.Info("media connection failed; disconnecting client")
-		c.close(websocket.CloseTryAgainLater, "media connection failed", attendance.ReasonDisconnected)
-	}
-}
+// mediaState reacts to the media connection failing: the client gets time
+// to restart ICE before it is disconnected (resume_ice.go).
+func (c *client) mediaState(st sfu.PeerState) { c.ice.state(c, st) }
 
 // preference sets what video c wants to receive (auto, low, audio-only).
 func (r *room) preference(c *client, m inbound) {

@@ -60,6 +60,18 @@ type Config struct {
 	InsecureCookies bool
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+	// ResumeGrace is how long a participant whose socket dropped keeps its
+	// place in a live lecture for a resume (default 30s; negative: none).
+	ResumeGrace time.Duration
+	// MediaFailGrace is how long a participant's failed media connection
+	// may take to recover by an ICE restart before its socket is closed
+	// with 1013 (default 15s).
+	MediaFailGrace time.Duration
+	// AllowDuplicateJoins lets one user be in a lecture from several
+	// connections at once, each a participant of its own (load tests with
+	// shared accounts). Off, a second connection's join is refused with
+	// "duplicate".
+	AllowDuplicateJoins bool
 }
 
 // Server is the HTTP and WebSocket front of lecturelink.
@@ -78,6 +90,8 @@ type Server struct {
 	closing  bool
 	nextConn uint64
 	wg       sync.WaitGroup // client goroutines
+
+	resumes resumeTokens // live resume tokens (resume.go)
 }
 
 // New validates cfg and builds a Server.
@@ -102,6 +116,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ResumeGrace == 0 {
+		cfg.ResumeGrace = defaultResumeGrace
+	}
+	if cfg.MediaFailGrace <= 0 {
+		cfg.MediaFailGrace = defaultMediaFailGrace
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = func(context.Context) error { return nil }
@@ -158,6 +178,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.shutdown()
 	}
 	done := make(chan struct{})
+	// Participants in their reconnect window cannot come back to a server
+	// that is stopping: their leaves are recorded once the sockets are done.
+	defer s.dropLost()
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:

@@ -32,6 +32,11 @@ type config struct {
 	// PingInterval and TouchInterval are for tests (zero: signaling's defaults).
 	PingInterval  time.Duration
 	TouchInterval time.Duration
+	// ResumeGrace is how long a dropped participant keeps its place (zero:
+	// signaling's default); AllowDuplicateJoins lets one user be in a
+	// lecture from several connections (load tests with shared accounts).
+	ResumeGrace         time.Duration
+	AllowDuplicateJoins bool
 }
 
 // parseConfig reads args (without the program name) and the environment.
@@ -63,6 +68,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.OutboxDir, "outbox", env("LECTURELINK_OUTBOX", "lecturelink-outbox"), "directory of the durable attendance outbox used while Redis is unavailable; must be writable and on local disk (env LECTURELINK_OUTBOX)")
 	fs.DurationVar(&c.PingInterval, "ping-interval", 0, "WebSocket ping interval (tests; default 10s)")
 	fs.DurationVar(&c.TouchInterval, "touch-interval", 0, "how often a connection's sign of life is written to attendance (tests; default 15s)")
+	fs.DurationVar(&c.ResumeGrace, "resume-grace", 0, "how long a participant whose connection dropped keeps its place for a resume (default 30s; negative: none)")
+	fs.BoolVar(&c.AllowDuplicateJoins, "allow-duplicate-joins", false, "let one user join a lecture from several connections at once (load tests with shared accounts)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -111,6 +111,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		AllowedOrigins:   cfg.AllowedOrigins,
 		StartEarly:       cfg.StartEarly,
 		InsecureCookies:  cfg.InsecureCookie,
+
+		ResumeGrace:         cfg.ResumeGrace,
+		AllowDuplicateJoins: cfg.AllowDuplicateJoins,
 	})
 	if err != nil {
 		return err

@@ -4,11 +4,15 @@
 // RTCPeerConnections — `pub` (this browser offers; the lecturer's camera and
 // microphone) and `sub` (the server offers; every track of the lecture).
 // When the socket drops, the peers are closed and the session reconnects with
-// exponential backoff and jitter, then sends `join` again; the server answers
-// with fresh offers, and a publisher publishes again.
+// exponential backoff and full jitter, then sends `resume` with the token of
+// its last `joined` (the same participant: same connId, one attendance
+// interval) or `join` if that is refused; the server answers with fresh
+// offers, and a publisher publishes again. A media connection that fails or
+// stays disconnected restarts ICE on the same socket (reconnect.js).
 
 import { t } from './strings.js';
 import { isQuality } from './linkquality.js';
+import { ICE_OFFER_WAIT_MS, IceWatch, greeting, mayReconnect, retryDelay } from './reconnect.js';
 import { SIMULCAST_ENCODINGS, SINGLE_ENCODING_MAX_BITRATE, preferCodecs, setOpusParams, simulcastAccepted } from './sdp.js';
 
 /** @typedef {import('./types.js').Lecture} Lecture */
@@ -101,13 +105,8 @@ export function isVideoPreference(v) {
  *   which a browser WebSocket cannot see)
  */
 
-/** Reconnect backoff: first retry after 0.5–1 s, doubling up to 7.5–15 s. */
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_MAX_MS = 15000;
 /** A socket that has not been `joined` this long after opening is retried. */
 const JOIN_TIMEOUT_MS = 15000;
-/** An ICE connection `disconnected` this long is rebuilt from scratch. */
-const ICE_DISCONNECTED_MS = 10000;
 /** Consecutive broken `sub` offers before giving up. */
 const MAX_SUB_FAILURES = 3;
 
@@ -138,6 +137,18 @@ function waitStable(pc, ms) {
     const timer = window.setTimeout(done, ms);
     pc.addEventListener('signalingstatechange', check);
   });
+}
+
+/**
+ * The Network Information API where the browser has it: a change of its
+ * `type` (Wi-Fi to mobile) is a network change that `online` does not
+ * report. Its other changes (bandwidth estimates) are not.
+ * @returns {(EventTarget & {type?: string}) | null}
+ */
+function netInfo() {
+  if (typeof navigator === 'undefined') return null;
+  const c = /** @type {{connection?: unknown}} */ (navigator).connection;
+  return c instanceof EventTarget ? /** @type {EventTarget & {type?: string}} */ (c) : null;
 }
 
 /** How long a `pub` renegotiation waits for the previous answer. */
@@ -222,7 +233,14 @@ export class LectureSession {
     this.preferenceSent = false;
     this.reconnectTimer = 0;
     this.joinTimer = 0;
-    this.iceTimer = 0;
+    /** The token of the last `joined`/`resumed`, sent as `resume` after a drop. */
+    this.resumeToken = '';
+    /** When the current outage began (0: connected). */
+    this.lostAt = 0;
+    /** Armed by `iceRestart` until the server's `sub` offer arrives. */
+    this.iceOfferTimer = 0;
+    /** ICE restart policy per connection. @type {Record<PcName, IceWatch | null>} */
+    this.iceWatch = { pub: null, sub: null };
     /** @type {Set<(ev: SessionEvent) => void>} */
     this.listeners = new Set();
     /** Remote candidates that arrived before the remote description. @type {Record<PcName, RTCIceCandidateInit[]>} */
@@ -241,11 +259,27 @@ export class LectureSession {
     this.sentSizes = new Map();
     /** The sender of the shared screen on the current `pub`. @type {RTCRtpSender | null} */
     this.screenSender = null;
+    /** The network type last seen (Network Information API). @type {string | undefined} */
+    this.netType = undefined;
+    this.onNetChange = () => {
+      const type = netInfo()?.type;
+      if (type === undefined || type === this.netType) return;
+      this.netType = type;
+      this.onOnline();
+    };
     this.onOnline = () => {
-      if (this.reconnectTimer && !this.closed) {
+      if (this.closed) return;
+      if (this.reconnectTimer) {
         window.clearTimeout(this.reconnectTimer);
         this.reconnectTimer = 0;
         this.connect();
+        return;
+      }
+      // The network changed under a working session: the media paths may
+      // be gone, and the socket too (the restart's offer proves it is not).
+      if (this.joined) {
+        this.iceWatch.pub?.networkChanged();
+        this.iceWatch.sub?.networkChanged();
       }
     };
   }
@@ -273,6 +307,8 @@ export class LectureSession {
   /** Open the socket and join the lecture. */
   start() {
     window.addEventListener('online', this.onOnline);
+    this.netType = netInfo()?.type;
+    netInfo()?.addEventListener('change', this.onNetChange);
     this.connect();
   }
 
@@ -301,8 +337,16 @@ export class LectureSession {
       if (gen !== this.gen) return;
       this.receive(ev.data);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (gen !== this.gen) return;
+      if (!mayReconnect(ev.code)) {
+        // Removed from the lecture, or this participant was taken over by
+        // a newer connection: coming back is not ours to decide.
+        this.resumeToken = '';
+        this.fail(ev.code === 4001 ? 'removed' : 'replaced',
+          ev.reason || t(ev.code === 4001 ? 'room.reconnect.removed' : 'room.reconnect.replaced'));
+        return;
+      }
       this.socketLost();
     };
     window.clearTimeout(this.joinTimer);
@@ -365,8 +409,8 @@ export class LectureSession {
 
   /** @param {boolean} earlyFailure the socket never got `hello` */
   scheduleReconnect(earlyFailure) {
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    if (!this.lostAt) this.lostAt = Date.now();
+    const delay = retryDelay(this.attempt, Math.random, Date.now() - this.lostAt);
     this.attempt++;
     window.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = window.setTimeout(async () => {
@@ -421,7 +465,7 @@ export class LectureSession {
     this.record('in', msg.type);
     switch (msg.type) {
       case 'hello': this.onHello(msg); break;
-      case 'joined': this.onJoined(msg); break;
+      case 'joined': case 'resumed': this.onJoined(msg); break;
       case 'lecture': if (isObject(msg.lecture)) this.onLecture(/** @type {Lecture} */ (msg.lecture)); break;
       case 'participants':
         if (Array.isArray(msg.participants)) {
@@ -430,6 +474,8 @@ export class LectureSession {
         }
         break;
       case 'offer':
+        window.clearTimeout(this.iceOfferTimer);
+        this.iceOfferTimer = 0;
         if (msg.pc === 'sub' && typeof msg.sdp === 'string') {
           const sdp = msg.sdp;
           const gen = this.gen;
@@ -480,7 +526,7 @@ export class LectureSession {
     this.gotHello = true;
     if (isObject(msg.user)) this.user = /** @type {User} */ (msg.user);
     this.connId = typeof msg.connId === 'string' ? msg.connId : '';
-    this.send({ type: 'join', lectureId: this.lectureId });
+    this.send(greeting(this.lectureId, this.resumeToken));
   }
 
   /** @param {Record<string, any>} msg */
@@ -489,6 +535,10 @@ export class LectureSession {
     this.joined = true;
     this.everJoined = true;
     this.attempt = 0;
+    this.lostAt = 0;
+    if (typeof msg.resume === 'string') this.resumeToken = msg.resume;
+    // After a takeover the participant keeps its first connection id.
+    if (typeof msg.connId === 'string' && msg.connId) this.connId = msg.connId;
     window.clearTimeout(this.joinTimer);
     this.role = typeof msg.role === 'string' ? msg.role : '';
     this.canPublish = msg.canPublish === true;
@@ -526,6 +576,22 @@ export class LectureSession {
   onServerError(code, message, ref) {
     if (code === 'ended') {
       this.finishEnded();
+      return;
+    }
+    if (ref === 'resume') {
+      // The token is spent or the window is over: join afresh.
+      this.resumeToken = '';
+      if (code === 'rate_limited') {
+        this.forceReconnect(code);
+        return;
+      }
+      this.send(greeting(this.lectureId, ''));
+      return;
+    }
+    if (ref === 'iceRestart') {
+      window.clearTimeout(this.iceOfferTimer);
+      this.iceOfferTimer = 0;
+      if (code !== 'not_live' && code !== 'rate_limited') this.forceReconnect(`iceRestart refused: ${code}`);
       return;
     }
     if (ref === 'join') {
@@ -652,8 +718,10 @@ export class LectureSession {
     if (this.closed) return;
     if (this.joined) this.send({ type: 'leave' });
     this.closed = true;
+    this.resumeToken = '';
     this.stopScreenShare();
     window.removeEventListener('online', this.onOnline);
+    netInfo()?.removeEventListener('change', this.onNetChange);
     window.clearTimeout(this.reconnectTimer);
     window.clearTimeout(this.joinTimer);
     const ws = this.ws;
@@ -715,8 +783,10 @@ export class LectureSession {
   /** Close socket and peers for good (ended or failed), keeping listeners. */
   stopAll() {
     this.closed = true;
+    this.resumeToken = '';
     this.stopScreenShare();
     window.removeEventListener('online', this.onOnline);
+    netInfo()?.removeEventListener('change', this.onNetChange);
     window.clearTimeout(this.reconnectTimer);
     window.clearTimeout(this.joinTimer);
     const ws = this.ws;
@@ -752,6 +822,11 @@ export class LectureSession {
       }
     };
     pc.onconnectionstatechange = () => this.onPcState(name, pc);
+    this.iceWatch[name]?.stop();
+    this.iceWatch[name] = new IceWatch(
+      () => { if (pc === this[name] && gen === this.gen) this.restartIce(name, pc); },
+      () => { if (pc === this[name] && gen === this.gen) this.forceReconnect(`${name} media did not come back`); },
+    );
     if (name === 'sub') {
       pc.ontrack = (ev) => {
         if (pc !== this.sub) return;
@@ -780,6 +855,8 @@ export class LectureSession {
     pc.onconnectionstatechange = null;
     pc.ontrack = null;
     pc.close();
+    this.iceWatch[name]?.stop();
+    this.iceWatch[name] = null;
     this.pendingRemote[name] = [];
     this.pendingLocal[name] = [];
     this.localSent[name] = false;
@@ -794,8 +871,8 @@ export class LectureSession {
     this.closePc('pub');
     this.closePc('sub');
     this.subChain = Promise.resolve();
-    window.clearTimeout(this.iceTimer);
-    this.iceTimer = 0;
+    window.clearTimeout(this.iceOfferTimer);
+    this.iceOfferTimer = 0;
     const tracks = this.remoteStream.getTracks();
     for (const track of tracks) this.remoteStream.removeTrack(track);
     this.remoteStreamIds.clear();
@@ -809,23 +886,35 @@ export class LectureSession {
   onPcState(name, pc) {
     if (pc !== this[name]) return;
     const s = pc.connectionState;
-    if (s === 'failed') {
-      this.forceReconnect(`${name} ice failed`);
-      return;
-    }
-    if (s === 'disconnected') {
-      if (!this.iceTimer) {
-        this.iceTimer = window.setTimeout(() => {
-          this.iceTimer = 0;
-          if (pc === this[name] && pc.connectionState === 'disconnected') this.forceReconnect(`${name} ice disconnected`);
-        }, ICE_DISCONNECTED_MS);
-      }
-    } else {
-      window.clearTimeout(this.iceTimer);
-      this.iceTimer = 0;
-    }
+    // failed, or disconnected for a while: restart ICE on this socket; a
+    // new socket only if that does not bring the media back.
+    this.iceWatch[name]?.update(s);
     if (s === 'connected' && name === 'sub') this.subFailures = 0;
     this.refresh();
+  }
+
+  /**
+   * Restart ICE on one connection: `pub` offers again with new
+   * credentials; `sub` asks the server for such an offer. If that offer
+   * does not come, the socket is dead too: start over on a new one.
+   * @param {PcName} name
+   * @param {RTCPeerConnection} pc
+   */
+  restartIce(name, pc) {
+    if (this.closed || !this.joined) return;
+    if (name === 'pub') {
+      pc.restartIce();
+      this.renegotiatePub(() => {});
+      return;
+    }
+    if (!this.send({ type: 'iceRestart', pc: 'sub' })) return;
+    if (!this.iceOfferTimer) {
+      const gen = this.gen;
+      this.iceOfferTimer = window.setTimeout(() => {
+        this.iceOfferTimer = 0;
+        if (gen === this.gen && !this.closed) this.forceReconnect('no answer to iceRestart');
+      }, ICE_OFFER_WAIT_MS);
+    }
   }
 
   /** Publish the local stream if we may and are not already. */

@@ -862,6 +862,8 @@ export const messages = {
   'hist.link': 'Attendance',
   'hist.linkLabel': 'Attendance history of {name}',
   'hist.upcoming': 'not yet held',
+  'room.reconnect.removed': 'You were removed from this lecture.',
+  'room.reconnect.replaced': 'This lecture was opened again in another window or on another device.',
 };
 
 /** @typedef {keyof typeof messages} MessageId */
