@@ -33,7 +33,10 @@ type client struct {
 	lastSeen atomic.Int64 // unix nanoseconds of the last message or pong
 	dropped  int          // rate-limited messages; readLoop only
 	room     *room        // readLoop only
-	leaving  atomic.Value // string: the attendance reason chosen by close
+	// chatLimiter bounds this connection's chat messages (readLoop only;
+	// made on the first one).
+	chatLimiter *rate.Limiter
+	leaving     atomic.Value // string: the attendance reason chosen by close
 }
 
 func (c *client) seen(t time.Time) { c.lastSeen.Store(t.UnixNano()) }
@@ -236,6 +239,10 @@ func (c *client) handle(data []byte) {
 		c.inRoom(m.Type, func(r *room) { r.source(c, m) })
 	case msgDisplaySize:
 		c.inRoom(m.Type, func(r *room) { r.displaySize(c, m) })
+	case msgChat:
+		c.inRoom(m.Type, func(r *room) { r.postChat(ctx, c, m) })
+	case msgDeleteChat:
+		c.inRoom(m.Type, func(r *room) { r.deleteChat(ctx, c, m) })
 	default:
 		c.sendError(codeUnknownType, "unknown message type", m.Type)
 	}
@@ -244,7 +251,8 @@ func (c *client) handle(data []byte) {
 // metricType bounds the label values of the messages counter.
 func metricType(t string) string {
 	switch t {
-	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize:
+	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize,
+		msgChat, msgDeleteChat:
 		return t
 	}
 	return "unknown"

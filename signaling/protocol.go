@@ -79,6 +79,9 @@ type inbound struct {
 	Stream string          `json:"stream"`
 	Width  json.RawMessage `json:"width"`
 	Height json.RawMessage `json:"height"`
+	// Text is a chat message's text; ID names a chat message to delete.
+	Text string `json:"text"`
+	ID   string `json:"id"`
 }
 
 type helloMsg struct {
@@ -108,7 +111,27 @@ type Participant struct {
 	DisplayName string `json:"displayName"`
 	Role        string `json:"role"`
 	SiteID      string `json:"siteId"`
+	// SiteName is the site's name as the sites list has it (the id when
+	// the list could not be read).
+	SiteName string `json:"siteName"`
+	// State is how the participant is connected.
+	State ParticipantState `json:"state"`
 }
+
+// ParticipantState is how a participant is connected, as others see it.
+type ParticipantState string
+
+// Participant states.
+const (
+	// ParticipantConnected: in the lecture with its media as usual.
+	ParticipantConnected ParticipantState = "connected"
+	// ParticipantReconnecting: the connection dropped and the server is
+	// holding the participant's place for its reconnect grace period.
+	ParticipantReconnecting ParticipantState = "reconnecting"
+	// ParticipantAudioOnly: receiving no video, by the participant's own
+	// choice or because the media server found no video that fits its link.
+	ParticipantAudioOnly ParticipantState = "audio-only"
+)
 
 type participantsMsg struct {
 	Type         string        `json:"type"`

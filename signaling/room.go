@@ -44,6 +44,7 @@ type member struct {
 	active    bool      // an attendance interval is open
 	lastTouch time.Time
 	clientAt  *time.Time // the client's clock at its join message; information only
+	audioOnly bool       // the client asked for no video (preference audio-only)
 }
 
 // enterRoom puts c into the lecture's room, creating the room if needed.
@@ -136,6 +137,7 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 	}
 	c.sendJSON(joinedMsg{Type: msgJoined, Lecture: lv, Role: r.roleIn(c.user),
 		CanPublish: r.canPublish(c.user), CanEnd: r.canEnd(c.user)})
+	r.sendChatHistory(ctx, c)
 	c.log.Info("joined lecture", "lecture", r.id, "state", r.lecture.State)
 	if live {
 		r.connectMedia(ctx, c, m)
@@ -436,13 +438,20 @@ func (r *room) participantsChanged() {
 }
 
 func (r *room) broadcastParticipants() {
+	// Site names come from Redis, read before taking the room's lock.
+	names := r.s.siteNames()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.listSent = false
 	list := make([]Participant, 0, len(r.members))
-	for mc := range r.members {
-		list = append(list, Participant{ConnID: mc.id, UserID: mc.user.ID, DisplayName: mc.user.DisplayName,
-			Role: r.roleIn(mc.user), SiteID: mc.user.SiteID})
+	for mc, m := range r.members {
+		p := Participant{ConnID: mc.id, UserID: mc.user.ID, DisplayName: mc.user.DisplayName,
+			Role: r.roleIn(mc.user), SiteID: mc.user.SiteID, SiteName: names[mc.user.SiteID],
+			State: r.participantState(mc, m)}
+		if p.SiteName == "" {
+			p.SiteName = p.SiteID
+		}
+		list = append(list, p)
 	}
 	for mc := range r.members {
 		mc.sendJSON(participantsMsg{Type: msgParticipants, Participants: list})
@@ -487,4 +496,10 @@ func (r *room) preference(c *client, m inbound) {
 		return
 	}
 	peer.SetVideoPreference(pref)
+	r.mu.Lock()
+	if mem := r.members[c]; mem != nil && mem.audioOnly != (pref == sfu.PreferAudioOnly) {
+		mem.audioOnly = pref == sfu.PreferAudioOnly
+		r.participantsChanged()
+	}
+	r.mu.Unlock()
 }

@@ -129,9 +129,48 @@ func (r *room) qualityChanged(c *client, q sfu.Quality) {
 	if r.q.by == nil {
 		r.q.by = make(map[*client]sfu.Quality)
 	}
+	wasAudioOnly := r.q.by[c] == sfu.QualityAudioOnly
 	r.q.by[c] = q
 	r.q.mu.Unlock()
 	r.siteQualityChanged(false)
+	if wasAudioOnly != (q == sfu.QualityAudioOnly) {
+		// The participant's state changed; the list is rebuilt under r.mu,
+		// which this goroutine of the SFU must not wait for.
+		go func() {
+			r.mu.Lock()
+			r.participantsChanged()
+			r.mu.Unlock()
+		}()
+	}
+}
+
+// participantState is how m is connected, as the participant list says.
+// Caller holds r.mu.
+func (r *room) participantState(c *client, m *member) ParticipantState {
+	r.q.mu.Lock()
+	q := r.q.by[c]
+	r.q.mu.Unlock()
+	if m.audioOnly || q == sfu.QualityAudioOnly {
+		return ParticipantAudioOnly
+	}
+	return ParticipantConnected
+}
+
+// siteNames maps site ids to names, for the participant list. A failure
+// leaves the ids to stand for the names.
+func (s *Server) siteNames() map[string]string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sites, err := s.cfg.Schedule.Sites(ctx)
+	if err != nil {
+		s.log.Warn("loading site names failed", "err", err)
+		return nil
+	}
+	names := make(map[string]string, len(sites))
+	for _, site := range sites {
+		names[site.ID] = site.Name
+	}
+	return names
 }
 
 // forgetQuality drops c's quality when its media peer goes. Caller holds r.mu.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/bomca/lecturelink/attendance"
+	"github.com/bomca/lecturelink/chat"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/bomca/lecturelink/sfu"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,9 @@ type Config struct {
 	// Attendance). Reports and recovery read through Attendance.
 	AttendanceWriter AttendanceWriter
 	SFU              *sfu.SFU
+	// Chat keeps each lecture's chat (nil: the server has no chat and
+	// answers chat messages with unknown_type).
+	Chat *chat.Store
 	// Web is the browser app, served at /.
 	Web fs.FS
 	// Ready reports whether dependencies (Redis) answer; used by /readyz.

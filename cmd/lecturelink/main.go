@@ -18,6 +18,7 @@ import (
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/bomca/lecturelink/attendance"
+	"github.com/bomca/lecturelink/chat"
 	"github.com/bomca/lecturelink/demo"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/bomca/lecturelink/sfu"
@@ -105,6 +106,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		PingInterval:     cfg.PingInterval,
 		TouchInterval:    cfg.TouchInterval,
 		SFU:              media,
+		Chat:             chat.NewStore(rdb, chat.Options{}),
 		Web:              web.Files(),
 		Ready:            func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Metrics:          reg,
