@@ -512,7 +512,7 @@ export function mediaControls(opts) {
  * Tiles of the classroom cameras (operators) and of the students who hold
  * the floor, one per publishing connection, labelled with the site's name
  * (classrooms) or the person's name and site.
- * @param {{muted: boolean, onTile: (v: HTMLVideoElement) => void}} opts muted: sound plays elsewhere
+ * @param {{muted: () => boolean, onTile: (v: HTMLVideoElement) => void}} opts muted: the sound plays elsewhere
  */
 export function gallery(opts) {
   const grid = h('div', { id: 'gallery-tiles', class: 'gallery-tiles' });
@@ -547,7 +547,7 @@ export function gallery(opts) {
       let entry = tiles.get(conn);
       if (!entry) {
         const video = h('video', { class: 'video tile-video', autoplay: true, playsinline: true });
-        video.muted = opts.muted;
+        video.muted = opts.muted();
         const label = h('p', { class: 'tile-label' });
         const tile = h('figure', { class: 'tile', dataset: { connId: conn } }, video, label);
         entry = { tile, video, label };

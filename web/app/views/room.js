@@ -235,7 +235,7 @@ export function mountRoom(root, ctx, lectureId, query) {
   const mutedNotice = h('p', { id: 'muted-notice', class: 'alert alert-warn', role: 'alert', hidden: true, text: t('room.muted.by') });
   const tiles = gallery({
     // The lecturer hears the tiles; everyone else hears all sound from the main picture.
-    muted: true,
+    muted: () => !isPublisher,
     onTile: (v) => media.applySink(v),
   });
   const media = mediaControls({
