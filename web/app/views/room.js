@@ -934,6 +934,11 @@ export function mountRoom(root, ctx, lectureId, query) {
             startBtn.disabled = false;
             startBtn.textContent = t('room.start');
           }
+          if (['raiseHand', 'lowerHand', 'grant', 'revoke', 'release', 'mute', 'unmute', 'remove', 'readmit', 'lock', 'unlock'].includes(ev.ref)) {
+            // Refused: the buttons come back as the last floor state says.
+            floorBox?.reset();
+            renderParticipants(s.participants);
+          }
           const id = `room.notice.${ev.code}`;
           showNotice(hasMessage(id) ? t(id, { message: ev.message }) : t('room.notice.other', { message: ev.message || ev.code }));
           break;
