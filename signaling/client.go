@@ -237,6 +237,10 @@ func (c *client) handle(data []byte) {
 	case msgDisplaySize:
 		c.inRoom(m.Type, func(r *room) { r.displaySize(c, m) })
 	default:
+		if floorMessage(m.Type) {
+			c.inRoom(m.Type, func(r *room) { r.floorAction(ctx, c, m) })
+			return
+		}
 		c.sendError(codeUnknownType, "unknown message type", m.Type)
 	}
 }
@@ -245,6 +249,9 @@ func (c *client) handle(data []byte) {
 func metricType(t string) string {
 	switch t {
 	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize:
+		return t
+	}
+	if floorMessage(t) {
 		return t
 	}
 	return "unknown"
@@ -275,7 +282,7 @@ func (c *client) handleJoin(ctx context.Context, m inbound) {
 	}
 	r, code, err := c.s.enterRoom(ctx, c, m.LectureID, clientAt)
 	if err != nil {
-		c.sendError(code, err.Error(), msgJoin)
+		c.sendJoinError(code, err)
 		return
 	}
 	c.room = r

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/pion/webrtc/v4"
@@ -79,6 +80,12 @@ type inbound struct {
 	Stream string          `json:"stream"`
 	Width  json.RawMessage `json:"width"`
 	Height json.RawMessage `json:"height"`
+	// UserID, Camera and Reason name the participant of a floor action
+	// (floor.go); they are raw so that a value of the wrong
+	// type is answered as a bad value, not as bad JSON.
+	UserID json.RawMessage `json:"userId"`
+	Camera json.RawMessage `json:"camera"`
+	Reason json.RawMessage `json:"reason"`
 }
 
 type helloMsg struct {
@@ -108,6 +115,11 @@ type Participant struct {
 	DisplayName string `json:"displayName"`
 	Role        string `json:"role"`
 	SiteID      string `json:"siteId"`
+	// The participant's place on the floor (floor.go).
+	Hand   bool       `json:"hand"`
+	HandAt *time.Time `json:"handAt,omitempty"`
+	Floor  bool       `json:"floor"`
+	Muted  bool       `json:"muted"`
 }
 
 type participantsMsg struct {
