@@ -311,6 +311,11 @@ func (p *Peer) AddCandidate(t Transport, c *webrtc.ICECandidateInit) error {
 	}
 	pc := p.sub
 	if t == TransportPub {
+		// Checked again under the lock, which a revoke takes: a candidate
+		// of the connection it retired must not wait for the next one.
+		if !p.PublishRights().any() {
+			return ErrNoPublish
+		}
 		// Before the first offer of a grant there is no connection yet:
 		// the candidate waits with the others for the description.
 		pc = p.pubPC.Load()

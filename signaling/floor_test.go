@@ -474,3 +474,68 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestFloorSurvivesReconnect: the floor is kept by user, so a holder who
+// reconnects is told it holds the floor and its new media peer may publish
+// at once; the others' new peers may not.
+func TestFloorSurvivesReconnect(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ws := liveRoom(t, e, "lecturer", "student1", "student2")
+	ws["lecturer"].send(map[string]any{"type": msgGrant, "userId": e.id("student1"), "camera": true})
+	ws["student1"].expect(msgGranted)
+	ws["student1"].conn.Close()
+	ws["student2"].conn.Close()
+
+	for _, u := range []string{"student1", "student2"} {
+		again := e.dial(u)
+		again.send(map[string]string{"type": "join", "lectureId": e.lecture.ID})
+		again.expect("joined")
+		if u == "student1" {
+			var g grantedMsg
+			decode(t, again.expect(msgGranted), &g)
+			if !g.Camera {
+				t.Fatalf("granted %+v after reconnecting, want the camera", g)
+			}
+		}
+	}
+	r, _ := e.member(e.lecture.ID, "student1")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		var got []string
+		for mc, m := range r.members {
+			if m.peer != nil {
+				pr := m.peer.PublishRights()
+				got = append(got, mc.user.Username+":"+mustJSON(pr))
+			}
+		}
+		r.mu.Unlock()
+		want := []string{`lecturer:{"Audio":true,"Video":true}`, `student1:{"Audio":true,"Video":true}`, `student2:{"Audio":false,"Video":false}`}
+		if slicesEqualUnordered(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("media peers' rights %v, want %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func slicesEqualUnordered(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, s := range a {
+		seen[s]++
+	}
+	for _, s := range b {
+		seen[s]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
