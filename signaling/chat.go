@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/bomca/lecturelink/account"
 	"github.com/bomca/lecturelink/chat"
 	"github.com/bomca/lecturelink/schedule"
 	"golang.org/x/time/rate"
@@ -42,10 +41,6 @@ type chatHistoryMsg struct {
 	Type     string         `json:"type"`
 	Messages []chat.Message `json:"messages"`
 }
-
-// isModerator reports whether u moderates this lecture: its lecturer, or an
-// admin.
-func (r *room) isModerator(u account.User) bool { return r.canEnd(u) }
 
 // sendChatHistory sends c the lecture's recent chat. It runs right after
 // joined, with c already a member, so that a message posted meanwhile is

@@ -244,6 +244,10 @@ func (c *client) handle(data []byte) {
 	case msgDeleteChat:
 		c.inRoom(m.Type, func(r *room) { r.deleteChat(ctx, c, m) })
 	default:
+		if floorMessage(m.Type) {
+			c.inRoom(m.Type, func(r *room) { r.floorAction(ctx, c, m) })
+			return
+		}
 		c.sendError(codeUnknownType, "unknown message type", m.Type)
 	}
 }
@@ -253,6 +257,9 @@ func metricType(t string) string {
 	switch t {
 	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize,
 		msgChat, msgDeleteChat:
+		return t
+	}
+	if floorMessage(t) {
 		return t
 	}
 	return "unknown"
@@ -283,7 +290,7 @@ func (c *client) handleJoin(ctx context.Context, m inbound) {
 	}
 	r, code, err := c.s.enterRoom(ctx, c, m.LectureID, clientAt)
 	if err != nil {
-		c.sendError(code, err.Error(), msgJoin)
+		c.sendJoinError(code, err)
 		return
 	}
 	c.room = r

@@ -16,6 +16,7 @@ import (
 	"github.com/bomca/lecturelink/account"
 	"github.com/bomca/lecturelink/attendance"
 	"github.com/bomca/lecturelink/chat"
+	"github.com/bomca/lecturelink/floor"
 	"github.com/bomca/lecturelink/internal/redistest"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/bomca/lecturelink/sfu"
@@ -115,6 +116,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatalf("lecture: %v", err)
 	}
 	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
+		Floor:        floor.NewStore(rs.Client, floor.Options{}),
 		PingInterval: opts.pingInterval,
 		Chat:         chat.NewStore(rs.Client, chat.Options{}),
 		Ready:        func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})

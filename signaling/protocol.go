@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/pion/webrtc/v4"
@@ -82,6 +83,12 @@ type inbound struct {
 	// Text is a chat message's text; ID names a chat message to delete.
 	Text string `json:"text"`
 	ID   string `json:"id"`
+	// UserID, Camera and Reason name the participant of a floor action
+	// (floor.go); they are raw so that a value of the wrong
+	// type is answered as a bad value, not as bad JSON.
+	UserID json.RawMessage `json:"userId"`
+	Camera json.RawMessage `json:"camera"`
+	Reason json.RawMessage `json:"reason"`
 }
 
 type helloMsg struct {
@@ -116,6 +123,11 @@ type Participant struct {
 	SiteName string `json:"siteName"`
 	// State is how the participant is connected.
 	State ParticipantState `json:"state"`
+	// The participant's place on the floor (floor.go).
+	Hand   bool       `json:"hand"`
+	HandAt *time.Time `json:"handAt,omitempty"`
+	Floor  bool       `json:"floor"`
+	Muted  bool       `json:"muted"`
 }
 
 // ParticipantState is how a participant is connected, as others see it.

@@ -99,13 +99,18 @@ func (r *room) roleIn(u account.User) string {
 		return string(account.RoleLecturer)
 	case u.Role == account.RoleAdmin:
 		return string(account.RoleAdmin)
+	case u.Role == account.RoleOperator:
+		return string(account.RoleOperator)
 	default:
 		return string(account.RoleStudent)
 	}
 }
 
+// canPublish: the lecturer and the sites' classroom computers publish
+// from the start; a student only while given the floor (floor.go).
 func (r *room) canPublish(u account.User) bool {
-	return r.roleIn(u) == string(account.RoleLecturer)
+	role := r.roleIn(u)
+	return role == string(account.RoleLecturer) || role == string(account.RoleOperator)
 }
 
 func (r *room) canEnd(u account.User) bool {
@@ -120,6 +125,10 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 	defer r.mu.Unlock()
 	if r.removed {
 		return false, "", nil
+	}
+	if code, err := r.admit(ctx, c); err != nil {
+		r.removeIfEmpty()
+		return false, code, err
 	}
 	m := &member{clientAt: clientAt}
 	r.members[c] = m
@@ -139,6 +148,7 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 		CanPublish: r.canPublish(c.user), CanEnd: r.canEnd(c.user)})
 	r.sendChatHistory(ctx, c)
 	c.log.Info("joined lecture", "lecture", r.id, "state", r.lecture.State)
+	r.sendFloor(ctx, c)
 	if live {
 		r.connectMedia(ctx, c, m)
 	}
@@ -174,6 +184,7 @@ func (r *room) connectMedia(ctx context.Context, c *client, m *member) {
 		return
 	}
 	m.peer = peer
+	r.applyFloor(ctx, c, peer)
 	// A lecturer (or admin) who arrives needs the current picture at once.
 	r.siteQualityChanged(r.canEnd(c.user))
 }
@@ -273,7 +284,7 @@ func (r *room) touch(c *client) {
 func (r *room) start(ctx context.Context, c *client) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.canPublish(c.user) {
+	if r.roleIn(c.user) != string(account.RoleLecturer) {
 		r.s.metrics.forbidden.Inc()
 		c.sendError(codeForbidden, "only the lecture's lecturer may start it", msgStart)
 		return
@@ -345,6 +356,9 @@ func (r *room) end(ctx context.Context, c *client) {
 	}
 	r.lecture = l
 	c.log.Info("lecture ended", "lecture", r.id)
+	if err := r.s.cfg.Floor.End(ctx, r.id); err != nil {
+		r.s.log.Error("clearing the floor failed", "lecture", r.id, "err", err)
+	}
 	at := r.s.cfg.Now()
 	for mc, m := range r.members {
 		r.deactivate(mc, m, attendance.ReasonEnded, at)
@@ -370,9 +384,8 @@ func (r *room) media(ctx context.Context, c *client, m inbound) {
 	var err error
 	switch {
 	case m.Type == msgOffer && t == sfu.TransportPub:
-		if !r.canPublish(c.user) {
-			r.s.metrics.forbidden.Inc()
-			c.sendError(codeForbidden, "only the lecturer may publish", m.Type)
+		if pr := peer.PublishRights(); !pr.Audio && !pr.Video {
+			r.refusePublish(c, m.Type)
 			return
 		}
 		if m.SDP == "" {
@@ -399,7 +412,7 @@ func (r *room) media(ctx context.Context, c *client, m inbound) {
 	case errors.Is(err, sfu.ErrBadICE):
 		c.sendError(codeBadCandidate, "the ICE candidate was refused", m.Type)
 	case errors.Is(err, sfu.ErrNoPublish):
-		c.sendError(codeForbidden, "you may not publish", m.Type)
+		r.refusePublish(c, m.Type)
 	case errors.Is(err, sfu.ErrClosed):
 		c.sendError(codeNotLive, "the lecture is not live", m.Type)
 	default:
@@ -453,6 +466,7 @@ func (r *room) broadcastParticipants() {
 		}
 		list = append(list, p)
 	}
+	r.addFloorFields(list)
 	for mc := range r.members {
 		mc.sendJSON(participantsMsg{Type: msgParticipants, Participants: list})
 	}

@@ -57,9 +57,9 @@ func (r *room) livePeer(c *client, ref string) *sfu.Peer {
 // sends it before the offer that adds the track, so that subscribers see a
 // screen track under the publisher's "~screen" stream id.
 func (r *room) source(c *client, m inbound) {
-	if !r.canPublish(c.user) {
+	if !r.canPublish(c.user) && r.roleIn(c.user) != string(account.RoleStudent) {
 		r.s.metrics.forbidden.Inc()
-		c.sendError(codeForbidden, "only the lecturer publishes tracks", m.Type)
+		c.sendError(codeForbidden, "only the lecturer, classrooms and the student holding the floor publish tracks", m.Type)
 		return
 	}
 	if m.Track == "" || len(m.Track) > maxMediaIDLen {
@@ -78,7 +78,7 @@ func (r *room) source(c *client, m inbound) {
 	switch err := peer.SetTrackSource(m.Track, src); {
 	case err == nil:
 	case errors.Is(err, sfu.ErrNoPublish):
-		c.sendError(codeForbidden, "you may not publish", m.Type)
+		r.refusePublish(c, m.Type)
 	case errors.Is(err, sfu.ErrClosed):
 		c.sendError(codeNotLive, "the lecture is not live", m.Type)
 	default:
