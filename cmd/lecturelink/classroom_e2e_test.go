@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,4 +229,48 @@ func TestBrowserFloor(t *testing.T) {
 		t.Fatalf("the student's page still publishes after the floor was taken back")
 	}
 	f.wait(f.studentTab, `#raise-hand:not([hidden])`, "the student may raise a hand again")
+
+	// The lecturer removes the student with a reason: the student's page
+	// shows it and does not reconnect; after Readmit a reload gets back in.
+	const reason = "Please rejoin from the classroom"
+	remove := fmt.Sprintf(`#participants li[data-user-id="%s"] button[data-action="remove"]`, f.student.ID)
+	if err := chromedp.Do(f.lecturerTab,
+		chromedp.Click(chromedp.CSS(remove)),
+		chromedp.WaitVisible(chromedp.CSS("#remove-reason")),
+		chromedp.SendKeys(chromedp.CSS("#remove-reason"), reason),
+		chromedp.Click(chromedp.CSS("#remove-confirm")),
+	); err != nil {
+		t.Fatalf("removing the student: %v", err)
+	}
+	f.wait(f.studentTab, `#lecture-state[data-state="error"]`, "the removed student's page")
+	msg, err := chromedp.Run(f.studentTab, chromedp.Evaluate[string](`document.querySelector('#room-message').textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, reason) {
+		t.Fatalf("the removed student's page says %q, want the reason %q", msg, reason)
+	}
+	hellos := `window.lecturelink.session.log.filter(e => e.dir === 'in' && e.type === 'hello').length`
+	before, err := chromedp.Run(f.studentTab, chromedp.Evaluate[int](hellos))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // longer than the first reconnect delay
+	after, err := chromedp.Run(f.studentTab, chromedp.Evaluate[int](hellos + ` + (window.lecturelink.session.ws ? 100 : 0)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Fatalf("the removed student's page reconnected (%d hellos before, %d after, +100 for an open socket)", before, after)
+	}
+	readmit := fmt.Sprintf(`#removed-list li[data-user-id="%s"] button[data-action="readmit"]`, f.student.ID)
+	f.wait(f.lecturerTab, readmit, "the lecturer's list of removed people")
+	if err := chromedp.Do(f.lecturerTab, chromedp.Click(chromedp.CSS(readmit))); err != nil {
+		t.Fatalf("readmitting: %v", err)
+	}
+	f.wait(f.lecturerTab, `#removed-list:empty`, "the readmitted student leaves the list")
+	if err := chromedp.Do(f.studentTab, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(f.studentTab, `#lecture-state[data-state="live"]`, "the readmitted student is back")
 }

@@ -321,6 +321,8 @@ export function floorPanel(session, who) {
     lockBtn.setAttribute('aria-pressed', locked ? 'true' : 'false');
     lockBtn.textContent = t(locked ? 'room.floor.unlock' : 'room.floor.lock');
     el.dataset.locked = locked ? 'true' : 'false';
+    // Moderators read the holder in the holder box, with Take back.
+    status.hidden = who.moderator && !!floor.holder;
     if (floor.holder) {
       status.textContent = mine ? t(floor.holder.camera ? 'room.floor.youCamera' : 'room.floor.youMic')
         : t('room.floor.holder', { name: floor.holder.displayName });
