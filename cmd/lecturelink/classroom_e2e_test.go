@@ -44,6 +44,9 @@ func newClassroom(t *testing.T) *classroomFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := accounts.Create(ctx, account.NewUser{Username: "riga-room", Password: password, DisplayName: "Riga classroom", Role: account.RoleOperator, SiteID: "riga"}); err != nil {
+		t.Fatal(err)
+	}
 	student, err := accounts.Create(ctx, account.NewUser{Username: "berzina", Password: password, DisplayName: "Anna Berzina", Role: account.RoleStudent, SiteID: "riga"})
 	if err != nil {
 		t.Fatal(err)
@@ -273,4 +276,55 @@ func TestBrowserFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.wait(f.studentTab, `#lecture-state[data-state="live"]`, "the readmitted student is back")
+}
+
+// TestBrowserSiteGallery: a classroom computer (operator) opens the live
+// lecture, its page publishes the room camera and microphone by itself,
+// and the lecturer's gallery shows it as a tile labelled with the site.
+func TestBrowserSiteGallery(t *testing.T) {
+	f := newClassroom(t)
+	browser := browsertest.Start(t)
+	room := browsertest.Tab(t, browser)
+	signIn(t, room, f.base, "riga-room", "e2e password", "#nav-timetable")
+	if err := chromedp.Do(room, chromedp.Navigate(f.base+"/#/lecture/"+f.lecture.ID)); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(room, `#self-view:not([hidden])`, "the classroom's own picture")
+	tile := `#site-gallery .tile[data-role="operator"][data-video="true"]`
+	f.wait(f.lecturerTab, tile, "the classroom's tile")
+	type tileInfo struct {
+		Label  string `json:"label"`
+		Width  int    `json:"width"`
+		Hidden bool   `json:"hidden"`
+	}
+	js := `(() => { const el = document.querySelector('` + tile + `'); const v = el.querySelector('video');
+  return {label: el.querySelector('.tile-label').textContent, width: v.videoWidth, hidden: document.querySelector('#site-gallery').hidden}; })()`
+	var got tileInfo
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var err error
+		if got, err = chromedp.Run(f.lecturerTab, chromedp.Evaluate[tileInfo](js)); err != nil {
+			t.Fatal(err)
+		}
+		if got.Width > 0 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if got.Label != "Riga" || got.Width == 0 || got.Hidden {
+		t.Fatalf("the classroom's tile = %+v, want the label Riga and a decoded picture", got)
+	}
+	// The student's page shows the classroom as a tile too, beside the
+	// lecturer on the stage.
+	f.wait(f.studentTab, `#site-gallery .tile[data-role="operator"]`, "the student's gallery")
+	main, err := chromedp.Run(f.studentTab, chromedp.Evaluate[string](`(() => { const s = window.lecturelink.session;
+  const v = document.querySelector('#remote-video').srcObject; const tr = v && v.getVideoTracks()[0];
+  const lect = s.participants.find(p => p.role === 'lecturer');
+  return tr && lect && s.remoteStreamIds.get(tr) === lect.connId ? 'lecturer' : 'other'; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if main != "lecturer" {
+		t.Fatalf("the student's stage shows %s, want the lecturer", main)
+	}
 }
