@@ -46,6 +46,7 @@ type chatHistoryMsg struct {
 // joined, with c already a member, so that a message posted meanwhile is
 // either in the history or broadcast to c (possibly both: clients drop
 // repeats by id). A failure costs only the history, never the join.
+// Caller holds r.mu.
 func (r *room) sendChatHistory(ctx context.Context, c *client) {
 	if r.s.cfg.Chat == nil {
 		return
