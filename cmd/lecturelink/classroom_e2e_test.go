@@ -259,7 +259,7 @@ func TestBrowserFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second) // longer than the first reconnect delay
-	after, err := chromedp.Run(f.studentTab, chromedp.Evaluate[int](hellos + ` + (window.lecturelink.session.ws ? 100 : 0)`))
+	after, err := chromedp.Run(f.studentTab, chromedp.Evaluate[int](hellos+` + (window.lecturelink.session.ws ? 100 : 0)`))
 	if err != nil {
 		t.Fatal(err)
 	}
