@@ -133,6 +133,40 @@ func TestBrowserChat(t *testing.T) {
 	if studentDelete != 0 {
 		t.Fatalf("the student's page offers %d delete buttons", studentDelete)
 	}
+
+	// Too long: the counter says so and Send is disabled.
+	type form struct {
+		Over     string `json:"over"`
+		Disabled bool   `json:"disabled"`
+		Error    string `json:"error"`
+	}
+	const formJS = `(() => ({over: document.querySelector('#chat-counter').dataset.over,
+  disabled: document.querySelector('#chat-send').disabled,
+  error: document.querySelector('#chat-error').hidden ? '' : document.querySelector('#chat-error').textContent}))()`
+	if err := chromedp.Do(f.studentTab, chromedp.SetValue(chromedp.CSS("#chat-input"), strings.Repeat("x", 1001))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(f.studentTab, chromedp.Evaluate[bool](`document.querySelector('#chat-input').dispatchEvent(new Event('input'))`)); err != nil {
+		t.Fatal(err)
+	}
+	fm, err := chromedp.Run(f.studentTab, chromedp.Evaluate[form](formJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fm.Over != "true" || !fm.Disabled {
+		t.Fatalf("a 1001-character message: form %+v, want the counter over and Send disabled", fm)
+	}
+	// A flood: the server's refusal is shown under the form.
+	if _, err := chromedp.Run(f.studentTab, chromedp.Evaluate[bool](`(() => { for (let i = 0; i < 8; i++) window.lecturelink.session.sendChat('flood ' + i); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(f.studentTab, `#chat-error:not([hidden])`, "the chat's error line")
+	if fm, err = chromedp.Run(f.studentTab, chromedp.Evaluate[form](formJS)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fm.Error, "too fast") {
+		t.Fatalf("after a flood the chat says %q, want the rate limit", fm.Error)
+	}
 }
 
 // inboundFrom is what the lecturer's page receives from one publisher.
@@ -205,6 +239,23 @@ func TestBrowserFloor(t *testing.T) {
 		t.Fatalf("the lecturer's page did not receive the student: first %+v, last %+v", first, last)
 	}
 	t.Logf("lecturer decoded %d frames and received %d audio packets from the student", last.FramesDecoded, last.AudioPackets)
+
+	// The student's own media controls: muting the microphone disables its
+	// track (and says so), unmuting brings it back.
+	micJS := `(() => { const tr = window.lecturelink.session.localStream.getAudioTracks()[0];
+  return (tr && tr.enabled ? 'on' : 'off') + ' ' + document.querySelector('#mic-toggle').getAttribute('aria-pressed'); })()`
+	for _, want := range []string{"off true", "on false"} {
+		if err := chromedp.Do(f.studentTab, chromedp.Click(chromedp.CSS("#mic-toggle"))); err != nil {
+			t.Fatalf("pressing the microphone button: %v", err)
+		}
+		got, err := chromedp.Run(f.studentTab, chromedp.Evaluate[string](micJS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("microphone after pressing its button: %q, want %q", got, want)
+		}
+	}
 
 	if err := chromedp.Do(f.lecturerTab, chromedp.Click(chromedp.CSS("#take-back"))); err != nil {
 		t.Fatalf("taking the floor back: %v", err)
