@@ -528,6 +528,11 @@ export class LectureSession {
         this.fail('removed', typeof msg.reason === 'string' ? msg.reason : '');
         break;
       case 'error':
+        if (msg.code === 'removed' && msg.ref === 'join') {
+          // A removed user's join: the reason given by the moderator.
+          this.fail('removed', typeof msg.reason === 'string' ? msg.reason : '');
+          break;
+        }
         this.onServerError(String(msg.code ?? ''), String(msg.message ?? ''), String(msg.ref ?? ''));
         break;
       default:

@@ -687,6 +687,7 @@ export const messages = {
   'room.mod.readmitted': '{name} may join again.',
   'room.muted.by': 'The lecturer muted your microphone; the others do not hear you.',
   'room.muted.off': 'The lecturer unmuted your microphone.',
+  'room.msg.locked': 'The lecturer has locked this lecture: no newcomers are let in. Ask the lecturer to unlock it.',
   'room.removed': 'You were removed from the lecture: {reason}',
   'room.removedNoReason': 'You were removed from the lecture.',
 

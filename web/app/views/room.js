@@ -756,6 +756,7 @@ export function mountRoom(root, ctx, lectureId, query) {
         const f = session.failure;
         if (f?.code === 'unauthenticated') return t('room.msg.signedOut');
         if (f?.code === 'version') return t('room.msg.version');
+        if (f?.code === 'locked') return t('room.msg.locked');
         if (f?.code === 'removed') return f.message ? t('room.removed', { reason: f.message }) : t('room.removedNoReason');
         return t('room.msg.error', { message: f?.message || f?.code || '' });
       }
