@@ -317,6 +317,17 @@ func TestBrowserFloor(t *testing.T) {
 	if after != before {
 		t.Fatalf("the removed student's page reconnected (%d hellos before, %d after, +100 for an open socket)", before, after)
 	}
+	// Opening the lecture again is refused, with the reason.
+	if err := chromedp.Do(f.studentTab, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(f.studentTab, `#lecture-state[data-state="error"]`, "the removed student's new page")
+	if msg, err = chromedp.Run(f.studentTab, chromedp.Evaluate[string](`document.querySelector('#room-message').textContent`)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, reason) {
+		t.Fatalf("the removed student's new page says %q, want the reason %q", msg, reason)
+	}
 	readmit := fmt.Sprintf(`#removed-list li[data-user-id="%s"] button[data-action="readmit"]`, f.student.ID)
 	f.wait(f.lecturerTab, readmit, "the lecturer's list of removed people")
 	if err := chromedp.Do(f.lecturerTab, chromedp.Click(chromedp.CSS(readmit))); err != nil {
