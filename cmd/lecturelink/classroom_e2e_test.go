@@ -257,6 +257,28 @@ func TestBrowserFloor(t *testing.T) {
 		}
 	}
 
+	// Mute and unmute from the lecturer's participant list: the student's
+	// page says so, and the badge follows.
+	for _, step := range []struct{ action, notice, badge string }{
+		{"mute", `#muted-notice:not([hidden])`, "true"},
+		{"unmute", `#muted-notice[hidden]`, "false"},
+	} {
+		btn := fmt.Sprintf(`#participants li[data-user-id="%s"] button[data-action="%s"]`, f.student.ID, step.action)
+		f.wait(f.lecturerTab, btn, "the "+step.action+" button")
+		if err := chromedp.Do(f.lecturerTab, chromedp.Click(chromedp.CSS(btn))); err != nil {
+			t.Fatalf("pressing %s: %v", step.action, err)
+		}
+		f.wait(f.studentTab, step.notice, "the student's page after "+step.action)
+		f.wait(f.lecturerTab, fmt.Sprintf(`#participants li[data-user-id="%s"][data-muted="%s"]`, f.student.ID, step.badge), "the muted badge")
+	}
+	// Lock and unlock.
+	for _, pressed := range []string{"true", "false"} {
+		if err := chromedp.Do(f.lecturerTab, chromedp.Click(chromedp.CSS("#lock-lecture"))); err != nil {
+			t.Fatal(err)
+		}
+		f.wait(f.lecturerTab, `#lock-lecture[aria-pressed="`+pressed+`"]:not([disabled])`, "the lock button")
+	}
+
 	if err := chromedp.Do(f.lecturerTab, chromedp.Click(chromedp.CSS("#take-back"))); err != nil {
 		t.Fatalf("taking the floor back: %v", err)
 	}
