@@ -200,6 +200,11 @@ func TestPublishRightsGrantRevokeRegrant(t *testing.T) {
 	if student.peer.pubPC.Load() != nil {
 		t.Fatal("the server kept the pub connection after a full revoke")
 	}
+	// The retired connection's closing is not the peer's: its sub
+	// connection is fine.
+	if student.hasState(PeerClosed) || student.hasState(PeerFailed) {
+		t.Fatal("the peer reported itself closed or failed after the revoke")
+	}
 
 	// Granted again: the client starts over with a fresh connection.
 	old := student.pub

@@ -539,3 +539,38 @@ func slicesEqualUnordered(a, b []string) bool {
 	}
 	return true
 }
+
+// TestFloorPassesOn: granting the floor to another student takes it from
+// the holder, whose media peer loses its rights at once.
+func TestFloorPassesOn(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ws := liveRoom(t, e, "lecturer", "student1", "student2")
+	lect := ws["lecturer"]
+	lect.send(map[string]any{"type": msgGrant, "userId": e.id("student1"), "camera": true})
+	ws["student1"].expect(msgGranted)
+	ws["student2"].send(map[string]any{"type": msgRaiseHand})
+	expectFloor(t, lect, "student2's hand", func(m floorMsg) bool { return len(m.Hands) == 1 })
+
+	lect.send(map[string]any{"type": msgGrant, "userId": e.id("student2")})
+	ws["student1"].expect(msgRevoked)
+	ws["student2"].expect(msgGranted)
+	expectFloor(t, lect, "student2 holding the floor, hand lowered", func(m floorMsg) bool {
+		return m.Holder != nil && m.Holder.UserID == e.id("student2") && !m.Holder.Camera && len(m.Hands) == 0
+	})
+	rights := func(user string) string {
+		r, mc := e.member(e.lecture.ID, user)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return mustJSON(r.members[mc].peer.PublishRights())
+	}
+	if got := rights("student1"); got != `{"Audio":false,"Video":false}` {
+		t.Fatalf("student1's rights after losing the floor: %s", got)
+	}
+	if got := rights("student2"); got != `{"Audio":true,"Video":false}` {
+		t.Fatalf("student2's rights with a microphone-only floor: %s", got)
+	}
+	var parts participantsMsg
+	for !hasParticipant(parts, "student2", func(p Participant) bool { return p.Floor && !p.Hand }) {
+		decode(t, lect.expect(msgParticipants), &parts)
+	}
+}
