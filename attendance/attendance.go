@@ -27,6 +27,7 @@ const (
 	ReasonEnded        = "ended"
 	ReasonShutdown     = "shutdown"
 	ReasonRecovered    = "recovered" // closed after a server restart
+	ReasonRemoved      = "removed"   // a moderator removed the participant
 )
 
 // Event is one join or leave of one connection.

@@ -110,7 +110,7 @@ return {'ok', id, cur, redis.call('HLEN', KEYS[2])}
 
 func knownReason(r string) bool {
 	switch r {
-	case ReasonLeft, ReasonDisconnected, ReasonTimeout, ReasonEnded, ReasonShutdown, ReasonRecovered:
+	case ReasonLeft, ReasonDisconnected, ReasonTimeout, ReasonEnded, ReasonShutdown, ReasonRecovered, ReasonRemoved:
 		return true
 	}
 	return false

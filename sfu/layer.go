@@ -109,6 +109,12 @@ func (l *layer) rtcpLoop() {
 func (l *layer) handlePacket(pkt []byte, now int64) {
 	t := l.t
 	t.st.packetsIn.Add(1)
+	// One atomic load: the publisher may send this kind (its rights) and,
+	// for audio, is not muted. Otherwise the packet is read and dropped:
+	// not cached, not measured, not heard by the speaker detector.
+	if g := t.gate; g != nil && g.Load()&t.gateMask != t.gateWant {
+		return
+	}
 	l.rate.add(now, len(pkt))
 	l.lastAt.Store(now)
 	if t.levelExt != 0 {
@@ -141,7 +147,11 @@ func (l *layer) requestKeyframe() {
 }
 
 func (l *layer) sendPLI() {
-	err := l.t.pub.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}})
+	pc := l.t.pc
+	if pc == nil {
+		return
+	}
+	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: l.ssrc}})
 	if err == nil {
 		l.t.st.keyframeRequests.Add(1)
 	}

@@ -26,8 +26,18 @@ type Peer struct {
 	log    *slog.Logger
 	notify *notifier
 
-	pub *webrtc.PeerConnection // nil unless the peer may publish
-	sub *webrtc.PeerConnection
+	// pubPC is the publishing connection: created by the first offer the
+	// peer's rights allow, dropped when its rights are taken away entirely
+	// (see rights.go). Written under pubT.mu; read atomically by pion's
+	// callbacks to tell the current connection from a retired one.
+	pubPC atomic.Pointer[webrtc.PeerConnection]
+	sub   *webrtc.PeerConnection
+
+	// gate holds the publish rights and the mute (gate* bits), loaded
+	// once per received packet; rightsMu serializes its writers and the
+	// placing of published tracks in the room (see rights.go).
+	gate     atomic.Uint32
+	rightsMu sync.Mutex
 
 	pubT, subT transport
 
@@ -119,12 +129,7 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 	}
 	p.watch(p.sub, &p.subT)
 	if opts.Publish {
-		if p.pub, err = s.api.NewPeerConnection(cfg); err != nil {
-			_ = p.sub.Close()
-			return nil, fmt.Errorf("sfu: new pub peer connection: %w", err)
-		}
-		p.watch(p.pub, &p.pubT)
-		p.pub.OnTrack(p.onTrack)
+		p.gate.Store(gateAudio | gateVideo)
 	}
 	if opts.Site != "" {
 		p.site = s.joinSite(p, opts.Site)
@@ -134,8 +139,11 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 
 // watch installs the candidate and state handlers of one connection.
 func (p *Peer) watch(pc *webrtc.PeerConnection, t *transport) {
+	// A retired pub connection (rights revoked) still reports its closing;
+	// the client has forgotten it, so nothing of it is passed on.
+	retired := func() bool { return t.name == TransportPub && p.pubPC.Load() != pc }
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
+		if c == nil || retired() {
 			return // end of gathering; clients do not need to be told
 		}
 		init := c.ToJSON()
@@ -148,6 +156,9 @@ func (p *Peer) watch(pc *webrtc.PeerConnection, t *transport) {
 		p.notify.signal(Signal{Kind: SignalCandidate, Transport: t.name, Candidate: &init})
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if retired() {
+			return
+		}
 		p.onPCState(t.name, s)
 		if t.name == TransportSub && s == webrtc.PeerConnectionStateConnected {
 			// Keyframes requested at Bind may have been sent before this
@@ -197,7 +208,7 @@ func (p *Peer) HandleOffer(ctx context.Context, t Transport, sdp string) error {
 	if t != TransportPub {
 		return fmt.Errorf("%w: offers are only accepted on %q", ErrWrongState, TransportPub)
 	}
-	if p.pub == nil {
+	if !p.PublishRights().any() {
 		return ErrNoPublish
 	}
 	if err := ctx.Err(); err != nil {
@@ -214,24 +225,33 @@ func (p *Peer) HandleOffer(ctx context.Context, t Transport, sdp string) error {
 	if p.isClosed() {
 		return ErrClosed
 	}
+	// Checked again under the lock: a revoke retires the connection
+	// under it.
+	if !p.PublishRights().any() {
+		return ErrNoPublish
+	}
+	pc, err := p.pubConnLocked()
+	if err != nil {
+		return err
+	}
 	// An offer may restart ICE: candidates gathered for its new credentials
 	// must not reach the client before the answer that carries them.
 	p.pubT.sigMu.Lock()
 	described := p.pubT.described
 	p.pubT.described = false
 	p.pubT.sigMu.Unlock()
-	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		p.pubT.sigMu.Lock()
 		p.pubT.described = described
 		p.pubT.sigMu.Unlock()
 		return fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
-	p.flushCandidates(p.pub, &p.pubT)
-	answer, err := p.pub.CreateAnswer(nil)
+	p.flushCandidates(pc, &p.pubT)
+	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return fmt.Errorf("sfu: create answer: %w", err)
 	}
-	if err := p.pub.SetLocalDescription(answer); err != nil {
+	if err := pc.SetLocalDescription(answer); err != nil {
 		return fmt.Errorf("sfu: set local answer: %w", err)
 	}
 	p.sendDescription(&p.pubT, SignalAnswer, answer.SDP)
@@ -272,16 +292,15 @@ func (p *Peer) HandleAnswer(ctx context.Context, t Transport, sdp string) error 
 
 // AddCandidate adds a client's trickled ICE candidate; nil marks the end of gathering.
 func (p *Peer) AddCandidate(t Transport, c *webrtc.ICECandidateInit) error {
-	var pc *webrtc.PeerConnection
 	var tr *transport
 	switch t {
 	case TransportPub:
-		if p.pub == nil {
+		if !p.PublishRights().any() {
 			return ErrNoPublish
 		}
-		pc, tr = p.pub, &p.pubT
+		tr = &p.pubT
 	case TransportSub:
-		pc, tr = p.sub, &p.subT
+		tr = &p.subT
 	default:
 		return fmt.Errorf("%w: unknown transport %q", ErrBadICE, t)
 	}
@@ -300,7 +319,18 @@ func (p *Peer) AddCandidate(t Transport, c *webrtc.ICECandidateInit) error {
 	if p.isClosed() {
 		return ErrClosed
 	}
-	if pc.RemoteDescription() == nil {
+	pc := p.sub
+	if t == TransportPub {
+		// Checked again under the lock, which a revoke takes: a candidate
+		// of the connection it retired must not wait for the next one.
+		if !p.PublishRights().any() {
+			return ErrNoPublish
+		}
+		// Before the first offer of a grant there is no connection yet:
+		// the candidate waits with the others for the description.
+		pc = p.pubPC.Load()
+	}
+	if pc == nil || pc.RemoteDescription() == nil {
 		if len(tr.pending) >= maxPendingCandidates {
 			return fmt.Errorf("%w: too many candidates before the description", ErrBadICE)
 		}
@@ -328,11 +358,20 @@ func (p *Peer) flushCandidates(pc *webrtc.PeerConnection, tr *transport) {
 // one simulcast encoding of it, has started (its first packet arrived). It
 // runs on a goroutine of its own. The first encoding of a track publishes it
 // to the room; later ones add layers to it.
-func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+func (p *Peer) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	// Held until the track is placed, so that a change of rights cannot
+	// miss it (rights.go).
+	p.rightsMu.Lock()
+	defer p.rightsMu.Unlock()
+	if p.pubPC.Load() != pc {
+		return // a retired connection's late track: it ends with it
+	}
 	p.mu.Lock()
 	t, existing := p.published[receiver]
 	if !existing {
 		t = newPubTrack(p, remote, receiver)
+		t.pc = pc
+		p.gateTrack(t)
 		p.setupTrackLocked(t, remote, receiver)
 		p.published[receiver] = t
 	}
@@ -366,9 +405,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver)
 		p.log.Debug("simulcast layer added", "track", t.id, "rid", l.rid, "layer", l.idx)
 		return
 	}
-	if !p.room.addTrack(t) {
-		t.close()
-	}
+	p.placeTrackLocked(t)
 }
 
 // subscribe adds down-tracks for ts to the sub connection and renegotiates.
@@ -635,8 +672,13 @@ func (p *Peer) Close() error {
 
 func (p *Peer) closePCs() error {
 	var errs []error
-	if p.pub != nil {
-		if err := p.pub.Close(); err != nil {
+	// Under pubT.mu: an offer being applied finishes first, and none
+	// creates a connection after this (it sees the peer closed).
+	p.pubT.mu.Lock()
+	pub := p.pubPC.Swap(nil)
+	p.pubT.mu.Unlock()
+	if pub != nil {
+		if err := pub.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sfu: close pub: %w", err))
 		}
 	}

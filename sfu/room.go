@@ -98,9 +98,13 @@ func (r *Room) Peers() int {
 // the publisher has already left.
 func (r *Room) addTrack(t *pubTrack) bool {
 	r.mu.Lock()
-	if r.closed || r.peers[t.pub.id] != t.pub {
+	if r.closed || r.peers[t.pub.id] != t.pub || t.ended() {
 		r.mu.Unlock()
 		return false
+	}
+	if slices.Contains(r.tracks, t) {
+		r.mu.Unlock()
+		return true
 	}
 	r.tracks = append(r.tracks, t)
 	if t.levelExt != 0 {
@@ -119,6 +123,9 @@ func (r *Room) addTrack(t *pubTrack) bool {
 
 // removeTrack ends t and takes it away from every subscriber.
 func (r *Room) removeTrack(t *pubTrack) {
+	// Ended before it leaves the list, so that addTrack (which checks
+	// under r.mu) cannot put it back.
+	t.close()
 	r.mu.Lock()
 	i := slices.Index(r.tracks, t)
 	if i >= 0 {
@@ -127,7 +134,6 @@ func (r *Room) removeTrack(t *pubTrack) {
 	peers := r.peerList()
 	closing := r.closed
 	r.mu.Unlock()
-	t.close()
 	if i < 0 || closing {
 		return
 	}

@@ -108,7 +108,9 @@ type Config struct {
 
 // PeerOptions describe one participant joining a room.
 type PeerOptions struct {
-	// Publish allows the peer to publish media on TransportPub.
+	// Publish gives the peer full publish rights (audio and video) from
+	// the start; without it the peer may not publish until
+	// Peer.SetPublishRights allows it (see rights.go).
 	Publish bool
 	// OnSignal delivers offers, answers and candidates to the client. It must
 	// not block for long; it is called from the SFU's goroutines.

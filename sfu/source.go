@@ -59,7 +59,7 @@ const maxDeclaredSources = 64
 // ScreenStreamSuffix); declared later it only changes the track's priority.
 // It fails with ErrNoPublish for a peer that may not publish.
 func (p *Peer) SetTrackSource(trackID string, src Source) error {
-	if p.pub == nil {
+	if !p.PublishRights().any() {
 		return ErrNoPublish
 	}
 	if src < SourceCamera || src > SourceScreen {

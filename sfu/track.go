@@ -26,6 +26,18 @@ type pubTrack struct {
 	pub          *Peer
 	receiver     *webrtc.RTPReceiver
 	st           *counters
+	// pc is the publisher's connection the track arrives on (keyframe
+	// requests go back on it); nil in unit tests.
+	pc *webrtc.PeerConnection
+
+	// gate is the publisher's rights and mute (Peer.gate), nil in unit
+	// tests: a packet is forwarded only if gate&gateMask == gateWant
+	// (see rights.go).
+	gate               *atomic.Uint32
+	gateMask, gateWant uint32
+	// inRoom: the track is published to the room, not held back for
+	// want of rights. Guarded by the publisher's rightsMu.
+	inRoom bool
 
 	// source is the track's Source, read without a lock by subscribers'
 	// allocators; SetTrackSource may change it while the track runs.
@@ -47,7 +59,10 @@ type pubTrack struct {
 	downs  atomic.Pointer[[]*downTrack]
 	mu     sync.Mutex
 	closed bool
-	done   chan struct{}
+	// withheld: the publisher lost the right to send this kind; no new
+	// down-tracks until it is given back.
+	withheld bool
+	done     chan struct{}
 }
 
 func newPubTrack(p *Peer, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *pubTrack {
@@ -116,7 +131,7 @@ func (t *pubTrack) layer(i int32) *layer {
 func (t *pubTrack) addDown(d *downTrack) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
+	if t.closed || t.withheld {
 		return false
 	}
 	old := *t.downs.Load()

@@ -59,7 +59,7 @@ func TestBadMessages(t *testing.T) {
 	ws.send(map[string]string{"type": "end"})
 	ws.expectError(codeForbidden, "end")
 	ws.send(map[string]string{"type": "offer", "pc": "pub", "sdp": "v=0\r\n"})
-	ws.expectError(codeForbidden, "offer")
+	ws.expectError(codeNoFloor, "offer")
 	// Broken negotiation.
 	ws.send(map[string]string{"type": "answer", "pc": "sub", "sdp": "this is not SDP"})
 	ws.expectError(codeBadSDP, "answer")

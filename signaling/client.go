@@ -35,6 +35,9 @@ type client struct {
 	room     *room        // readLoop only
 	leaving  atomic.Value // string: the attendance reason chosen by close
 	ice      iceWatch     // media failure timer (resume_ice.go)
+	// chatLimiter bounds this connection's chat messages (readLoop only;
+	// made on the first one).
+	chatLimiter *rate.Limiter
 }
 
 func (c *client) seen(t time.Time) { c.lastSeen.Store(t.UnixNano()) }
@@ -241,7 +244,15 @@ func (c *client) handle(data []byte) {
 		c.handleResume(ctx, m)
 	case msgIceRestart:
 		c.inRoom(m.Type, func(r *room) { r.iceRestart(c, m) })
+	case msgChat:
+		c.inRoom(m.Type, func(r *room) { r.postChat(ctx, c, m) })
+	case msgDeleteChat:
+		c.inRoom(m.Type, func(r *room) { r.deleteChat(ctx, c, m) })
 	default:
+		if floorMessage(m.Type) {
+			c.inRoom(m.Type, func(r *room) { r.floorAction(ctx, c, m) })
+			return
+		}
 		c.sendError(codeUnknownType, "unknown message type", m.Type)
 	}
 }
@@ -250,7 +261,10 @@ func (c *client) handle(data []byte) {
 func metricType(t string) string {
 	switch t {
 	case msgJoin, msgStart, msgEnd, msgLeave, msgOffer, msgAnswer, msgCandidate, msgPreference, msgSource, msgDisplaySize,
-		msgResume, msgIceRestart:
+		msgResume, msgIceRestart, msgChat, msgDeleteChat:
+		return t
+	}
+	if floorMessage(t) {
 		return t
 	}
 	return "unknown"
@@ -281,7 +295,7 @@ func (c *client) handleJoin(ctx context.Context, m inbound) {
 	}
 	r, code, err := c.s.enterRoom(ctx, c, m.LectureID, clientAt)
 	if err != nil {
-		c.sendError(code, err.Error(), msgJoin)
+		c.sendJoinError(code, err)
 		return
 	}
 	c.room = r

@@ -15,6 +15,8 @@ import (
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/bomca/lecturelink/attendance"
+	"github.com/bomca/lecturelink/chat"
+	"github.com/bomca/lecturelink/floor"
 	"github.com/bomca/lecturelink/internal/redistest"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/bomca/lecturelink/sfu"
@@ -122,6 +124,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
 		PingInterval: opts.pingInterval, ResumeGrace: opts.resumeGrace, MediaFailGrace: opts.mediaFailGrace,
 		AllowDuplicateJoins: opts.allowDuplicateJoins,
+		Floor:               floor.NewStore(rs.Client, floor.Options{}),
+		Chat:                chat.NewStore(rs.Client, chat.Options{}),
 		Ready:               func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {
 		t.Fatalf("signaling: %v", err)

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/pion/webrtc/v4"
@@ -89,6 +90,15 @@ type inbound struct {
 	// Token is a resume token (resume); LectureID, when given with it, must
 	// be the token's lecture.
 	Token string `json:"token"`
+	// Text is a chat message's text; ID names a chat message to delete.
+	Text string `json:"text"`
+	ID   string `json:"id"`
+	// UserID, Camera and Reason name the participant of a floor action
+	// (floor.go); they are raw so that a value of the wrong
+	// type is answered as a bad value, not as bad JSON.
+	UserID json.RawMessage `json:"userId"`
+	Camera json.RawMessage `json:"camera"`
+	Reason json.RawMessage `json:"reason"`
 }
 
 type helloMsg struct {
@@ -125,8 +135,32 @@ type Participant struct {
 	DisplayName string `json:"displayName"`
 	Role        string `json:"role"`
 	SiteID      string `json:"siteId"`
-	State       string `json:"state"` // connected, reconnecting or audio-only
+	// SiteName is the site's name as the sites list has it (the id when
+	// the list could not be read).
+	SiteName string `json:"siteName"`
+	// State is how the participant is connected.
+	State ParticipantState `json:"state"`
+	// The participant's place on the floor (floor.go).
+	Hand   bool       `json:"hand"`
+	HandAt *time.Time `json:"handAt,omitempty"`
+	Floor  bool       `json:"floor"`
+	Muted  bool       `json:"muted"`
 }
+
+// ParticipantState is how a participant is connected, as others see it.
+type ParticipantState string
+
+// Participant states.
+const (
+	// ParticipantConnected: in the lecture with its media as usual.
+	ParticipantConnected ParticipantState = "connected"
+	// ParticipantReconnecting: the connection dropped and the server is
+	// holding the participant's place for its reconnect grace period.
+	ParticipantReconnecting ParticipantState = "reconnecting"
+	// ParticipantAudioOnly: receiving no video, by the participant's own
+	// choice or because the media server found no video that fits its link.
+	ParticipantAudioOnly ParticipantState = "audio-only"
+)
 
 type participantsMsg struct {
 	Type         string        `json:"type"`

@@ -37,9 +37,9 @@ const (
 
 // Participant states, as the participants message shows them.
 const (
-	stateConnected    = "connected"
-	stateReconnecting = "reconnecting"
-	stateAudioOnly    = "audio-only"
+	stateConnected    = ParticipantConnected
+	stateReconnecting = ParticipantReconnecting
+	stateAudioOnly    = ParticipantAudioOnly
 )
 
 // tokenHash is how a resume token is kept: only its SHA-256, so that the
@@ -257,6 +257,9 @@ func (r *room) welcomeLocked(ctx context.Context, c *client, m *member, reply st
 	c.sendJSON(joinedMsg{Type: reply, Lecture: lv, Role: r.roleIn(c.user),
 		CanPublish: r.canPublish(c.user), CanEnd: r.canEnd(c.user),
 		ConnID: c.id, Resume: token, GraceSeconds: max(0, int(r.s.cfg.ResumeGrace/time.Second))})
+	// A resumed or taken-over participant needs these as much as a new one.
+	r.sendChatHistory(ctx, c)
+	r.sendFloor(ctx, c)
 }
 
 // resume lets c take over the participant a token was issued to. ok is
@@ -318,14 +321,15 @@ func (c *client) adopt(connID string) {
 
 // stateOfLocked is c's state as the participants list shows it. Caller
 // holds r.mu (r.q.mu is taken after it, in the documented order).
-func (r *room) stateOfLocked(c *client) string {
-	if m := r.members[c]; m != nil && m.lost != nil {
+func (r *room) stateOfLocked(c *client) ParticipantState {
+	m := r.members[c]
+	if m != nil && m.lost != nil {
 		return stateReconnecting
 	}
 	r.q.mu.Lock()
 	q, ok := r.q.by[c]
 	r.q.mu.Unlock()
-	if ok && q == sfu.QualityAudioOnly {
+	if m != nil && m.audioOnly || ok && q == sfu.QualityAudioOnly {
 		return stateAudioOnly
 	}
 	return stateConnected

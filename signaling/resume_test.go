@@ -48,7 +48,7 @@ func resumeAs(t *testing.T, ws *wsClient, token, lectureID string) welcome {
 
 // memberState is username's state in the room as the participants list
 // would show it ("" if not in the room).
-func (e *env) memberState(lectureID, username string) string {
+func (e *env) memberState(lectureID, username string) ParticipantState {
 	e.server.mu.Lock()
 	r := e.server.rooms[lectureID]
 	e.server.mu.Unlock()
@@ -66,7 +66,7 @@ func (e *env) memberState(lectureID, username string) string {
 }
 
 // waitMemberState polls until username's state is want.
-func (e *env) waitMemberState(lectureID, username, want string) {
+func (e *env) waitMemberState(lectureID, username string, want ParticipantState) {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -210,7 +210,7 @@ func TestResumeAfterNetworkDrop(t *testing.T) {
 	}
 }
 
-func stateOf(p participantsMsg, connID string) string {
+func stateOf(p participantsMsg, connID string) ParticipantState {
 	for _, x := range p.Participants {
 		if x.ConnID == connID {
 			return x.State

@@ -45,6 +45,7 @@ type member struct {
 	clientAt  *time.Time // the client's clock at its join message; information only
 	token     tokenHash  // the current resume token (resume.go)
 	lost      *lostConn  // non-nil while the socket is gone and the place kept
+	audioOnly bool       // the client asked for no video (preference audio-only)
 }
 
 // enterRoom puts c into the lecture's room, creating the room if needed.
@@ -99,13 +100,18 @@ func (r *room) roleIn(u account.User) string {
 		return string(account.RoleLecturer)
 	case u.Role == account.RoleAdmin:
 		return string(account.RoleAdmin)
+	case u.Role == account.RoleOperator:
+		return string(account.RoleOperator)
 	default:
 		return string(account.RoleStudent)
 	}
 }
 
+// canPublish: the lecturer and the sites' classroom computers publish
+// from the start; a student only while given the floor (floor.go).
 func (r *room) canPublish(u account.User) bool {
-	return r.roleIn(u) == string(account.RoleLecturer)
+	role := r.roleIn(u)
+	return role == string(account.RoleLecturer) || role == string(account.RoleOperator)
 }
 
 func (r *room) canEnd(u account.User) bool {
@@ -120,6 +126,10 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 	defer r.mu.Unlock()
 	if r.removed {
 		return false, "", nil
+	}
+	if code, err := r.admit(ctx, c); err != nil {
+		r.removeIfEmpty()
+		return false, code, err
 	}
 	if old, om := r.sameUserLocked(c); old != nil && !r.s.cfg.AllowDuplicateJoins {
 		if om.lost == nil && !r.silentLocked(old) {
@@ -175,6 +185,7 @@ func (r *room) connectMedia(ctx context.Context, c *client, m *member) {
 		return
 	}
 	m.peer = peer
+	r.applyFloor(ctx, c, peer)
 	// A lecturer (or admin) who arrives needs the current picture at once.
 	r.siteQualityChanged(r.canEnd(c.user))
 }
@@ -278,7 +289,7 @@ func (r *room) touch(c *client) {
 func (r *room) start(ctx context.Context, c *client) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.canPublish(c.user) {
+	if r.roleIn(c.user) != string(account.RoleLecturer) {
 		r.s.metrics.forbidden.Inc()
 		c.sendError(codeForbidden, "only the lecture's lecturer may start it", msgStart)
 		return
@@ -350,6 +361,9 @@ func (r *room) end(ctx context.Context, c *client) {
 	}
 	r.lecture = l
 	c.log.Info("lecture ended", "lecture", r.id)
+	if err := r.s.cfg.Floor.End(ctx, r.id); err != nil {
+		r.s.log.Error("clearing the floor failed", "lecture", r.id, "err", err)
+	}
 	at := r.s.cfg.Now()
 	r.dropAllLostLocked() // their leaves are at their last sign of life
 	for mc, m := range r.members {
@@ -378,9 +392,8 @@ func (r *room) media(ctx context.Context, c *client, m inbound) {
 	var err error
 	switch {
 	case m.Type == msgOffer && t == sfu.TransportPub:
-		if !r.canPublish(c.user) {
-			r.s.metrics.forbidden.Inc()
-			c.sendError(codeForbidden, "only the lecturer may publish", m.Type)
+		if pr := peer.PublishRights(); !pr.Audio && !pr.Video {
+			r.refusePublish(c, m.Type)
 			return
 		}
 		if m.SDP == "" {
@@ -407,7 +420,7 @@ func (r *room) media(ctx context.Context, c *client, m inbound) {
 	case errors.Is(err, sfu.ErrBadICE):
 		c.sendError(codeBadCandidate, "the ICE candidate was refused", m.Type)
 	case errors.Is(err, sfu.ErrNoPublish):
-		c.sendError(codeForbidden, "you may not publish", m.Type)
+		r.refusePublish(c, m.Type)
 	case errors.Is(err, sfu.ErrClosed):
 		c.sendError(codeNotLive, "the lecture is not live", m.Type)
 	default:
@@ -446,14 +459,22 @@ func (r *room) participantsChanged() {
 }
 
 func (r *room) broadcastParticipants() {
+	// Site names come from Redis, read before taking the room's lock.
+	names := r.s.siteNames()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.listSent = false
 	list := make([]Participant, 0, len(r.members))
 	for mc := range r.members {
-		list = append(list, Participant{ConnID: mc.id, UserID: mc.user.ID, DisplayName: mc.user.DisplayName,
-			Role: r.roleIn(mc.user), SiteID: mc.user.SiteID, State: r.stateOfLocked(mc)})
+		p := Participant{ConnID: mc.id, UserID: mc.user.ID, DisplayName: mc.user.DisplayName,
+			Role: r.roleIn(mc.user), SiteID: mc.user.SiteID, SiteName: names[mc.user.SiteID],
+			State: r.stateOfLocked(mc)}
+		if p.SiteName == "" {
+			p.SiteName = p.SiteID
+		}
+		list = append(list, p)
 	}
+	r.addFloorFields(list)
 	for mc := range r.members {
 		mc.sendJSON(participantsMsg{Type: msgParticipants, Participants: list})
 	}
@@ -491,4 +512,10 @@ func (r *room) preference(c *client, m inbound) {
 		return
 	}
 	peer.SetVideoPreference(pref)
+	r.mu.Lock()
+	if mem := r.members[c]; mem != nil && mem.audioOnly != (pref == sfu.PreferAudioOnly) {
+		mem.audioOnly = pref == sfu.PreferAudioOnly
+		r.participantsChanged()
+	}
+	r.mu.Unlock()
 }

@@ -57,9 +57,9 @@ func (r *room) livePeer(c *client, ref string) *sfu.Peer {
 // sends it before the offer that adds the track, so that subscribers see a
 // screen track under the publisher's "~screen" stream id.
 func (r *room) source(c *client, m inbound) {
-	if !r.canPublish(c.user) {
+	if !r.canPublish(c.user) && r.roleIn(c.user) != string(account.RoleStudent) {
 		r.s.metrics.forbidden.Inc()
-		c.sendError(codeForbidden, "only the lecturer publishes tracks", m.Type)
+		c.sendError(codeForbidden, "only the lecturer, classrooms and the student holding the floor publish tracks", m.Type)
 		return
 	}
 	if m.Track == "" || len(m.Track) > maxMediaIDLen {
@@ -78,7 +78,7 @@ func (r *room) source(c *client, m inbound) {
 	switch err := peer.SetTrackSource(m.Track, src); {
 	case err == nil:
 	case errors.Is(err, sfu.ErrNoPublish):
-		c.sendError(codeForbidden, "you may not publish", m.Type)
+		r.refusePublish(c, m.Type)
 	case errors.Is(err, sfu.ErrClosed):
 		c.sendError(codeNotLive, "the lecture is not live", m.Type)
 	default:
@@ -129,9 +129,36 @@ func (r *room) qualityChanged(c *client, q sfu.Quality) {
 	if r.q.by == nil {
 		r.q.by = make(map[*client]sfu.Quality)
 	}
+	wasAudioOnly := r.q.by[c] == sfu.QualityAudioOnly
 	r.q.by[c] = q
 	r.q.mu.Unlock()
 	r.siteQualityChanged(false)
+	if wasAudioOnly != (q == sfu.QualityAudioOnly) {
+		// The participant's state changed; the list is rebuilt under r.mu,
+		// which this goroutine of the SFU must not wait for.
+		go func() {
+			r.mu.Lock()
+			r.participantsChanged()
+			r.mu.Unlock()
+		}()
+	}
+}
+
+// siteNames maps site ids to names, for the participant list. A failure
+// leaves the ids to stand for the names.
+func (s *Server) siteNames() map[string]string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sites, err := s.cfg.Schedule.Sites(ctx)
+	if err != nil {
+		s.log.Warn("loading site names failed", "err", err)
+		return nil
+	}
+	names := make(map[string]string, len(sites))
+	for _, site := range sites {
+		names[site.ID] = site.Name
+	}
+	return names
 }
 
 // forgetQuality drops c's quality when its media peer goes. Caller holds r.mu.

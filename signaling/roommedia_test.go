@@ -97,9 +97,9 @@ func TestSourceMessage(t *testing.T) {
 			t.Errorf("%s: error %+v, want %s", c.name, m, c.code)
 		}
 	}
-	// A student does not publish.
+	// A student does not publish without the floor.
 	student.send(map[string]string{"type": "source", "track": "t1", "source": "screen"})
-	student.expectError(codeForbidden, "source")
+	student.expectError(codeNoFloor, "source")
 	// Both connections are still usable.
 	expectQuiet(lect, "the refusals")
 	expectQuiet(student, "the refusals")

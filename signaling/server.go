@@ -12,6 +12,8 @@ import (
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/bomca/lecturelink/attendance"
+	"github.com/bomca/lecturelink/chat"
+	"github.com/bomca/lecturelink/floor"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/bomca/lecturelink/sfu"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +39,12 @@ type Config struct {
 	// Attendance). Reports and recovery read through Attendance.
 	AttendanceWriter AttendanceWriter
 	SFU              *sfu.SFU
+	// Chat keeps each lecture's chat (nil: the server has no chat and
+	// answers chat messages with unknown_type).
+	Chat *chat.Store
+	// Floor keeps each live lecture's hands, floor, mutes, removals and
+	// lock (floor.go).
+	Floor *floor.Store
 	// Web is the browser app, served at /.
 	Web fs.FS
 	// Ready reports whether dependencies (Redis) answer; used by /readyz.
@@ -96,8 +104,8 @@ type Server struct {
 
 // New validates cfg and builds a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Accounts == nil || cfg.Schedule == nil || cfg.Attendance == nil || cfg.SFU == nil {
-		return nil, errors.New("signaling: accounts, schedule, attendance and SFU are required")
+	if cfg.Accounts == nil || cfg.Schedule == nil || cfg.Attendance == nil || cfg.SFU == nil || cfg.Floor == nil {
+		return nil, errors.New("signaling: accounts, schedule, attendance, floor and SFU are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

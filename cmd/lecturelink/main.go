@@ -18,7 +18,9 @@ import (
 
 	"github.com/bomca/lecturelink/account"
 	"github.com/bomca/lecturelink/attendance"
+	"github.com/bomca/lecturelink/chat"
 	"github.com/bomca/lecturelink/demo"
+	"github.com/bomca/lecturelink/floor"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/bomca/lecturelink/sfu"
 	"github.com/bomca/lecturelink/signaling"
@@ -105,6 +107,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		PingInterval:     cfg.PingInterval,
 		TouchInterval:    cfg.TouchInterval,
 		SFU:              media,
+		Chat:             chat.NewStore(rdb, chat.Options{}),
+		Floor:            floor.NewStore(rdb, floor.Options{}),
 		Web:              web.Files(),
 		Ready:            func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Metrics:          reg,

@@ -12,12 +12,15 @@
 
 import { t } from './strings.js';
 import { isQuality } from './linkquality.js';
+import { deleteChat, mergeChat, parseChatMessage, parseFloor, parseParticipant } from './classroom.js';
 import { ICE_OFFER_WAIT_MS, IceWatch, greeting, mayReconnect, retryDelay } from './reconnect.js';
 import { SIMULCAST_ENCODINGS, SINGLE_ENCODING_MAX_BITRATE, preferCodecs, setOpusParams, simulcastAccepted } from './sdp.js';
 
 /** @typedef {import('./types.js').Lecture} Lecture */
 /** @typedef {import('./types.js').Participant} Participant */
 /** @typedef {import('./types.js').User} User */
+/** @typedef {import('./classroom.js').ChatMessage} ChatMessage */
+/** @typedef {import('./classroom.js').FloorState} FloorState */
 
 /**
  * What the room shows. See computeState for how it is derived.
@@ -91,7 +94,13 @@ export function isVideoPreference(v) {
  *   | {type: 'speaker', conn: string}
  *   | {type: 'quality', quality: Quality | null}
  *   | {type: 'siteQuality', sites: SiteQuality[]}
- *   | {type: 'screen', sharing: boolean}} SessionEvent
+ *   | {type: 'screen', sharing: boolean}
+ *   | {type: 'chat', messages: ChatMessage[]}
+ *   | {type: 'chatError', code: string, message: string, ref: string}
+ *   | {type: 'floor', floor: FloorState}
+ *   | {type: 'granted', camera: boolean}
+ *   | {type: 'revoked'}
+ *   | {type: 'muted', by: string | null}} SessionEvent
  */
 
 /**
@@ -211,6 +220,14 @@ export class LectureSession {
   screenStream = null;
   /** The stream id each remote track arrived in (the publisher's connId, or connId~screen). @type {Map<MediaStreamTrack, string>} */
   remoteStreamIds = new Map();
+  /** The lecture's chat, oldest first (history, then new messages). @type {ChatMessage[]} */
+  chat = [];
+  /** Raised hands, the floor holder and the lock, from `floor`. @type {FloorState} */
+  floor = { holder: null, hands: [], locked: false };
+  /** This participant holds the floor and may publish: {camera}. @type {{camera: boolean} | null} */
+  granted = null;
+  /** Who muted this participant (a user id), or null when not muted. @type {string | null} */
+  mutedBy = null;
   /** Recent traffic, newest last, for debugging: {dir, type, at}. @type {{dir: 'in' | 'out', type: string, at: number}[]} */
   log = [];
 
@@ -399,6 +416,12 @@ export class LectureSession {
       this.serverQuality = null;
       this.emit({ type: 'quality', quality: null });
     }
+    // A grant belongs to the connection; after the next join the server's
+    // `floor` message says whether this participant still holds the floor.
+    if (this.granted) {
+      this.granted = null;
+      this.emit({ type: 'revoked' });
+    }
     if (this.closed) {
       this.refresh();
       return;
@@ -469,7 +492,7 @@ export class LectureSession {
       case 'lecture': if (isObject(msg.lecture)) this.onLecture(/** @type {Lecture} */ (msg.lecture)); break;
       case 'participants':
         if (Array.isArray(msg.participants)) {
-          this.participants = msg.participants;
+          this.participants = msg.participants.map(parseParticipant).filter((p) => p !== null);
           this.emit({ type: 'participants', participants: this.participants });
         }
         break;
@@ -508,7 +531,54 @@ export class LectureSession {
           this.emit({ type: 'siteQuality', sites: this.siteQualities });
         }
         break;
+      case 'chatHistory':
+        if (Array.isArray(msg.messages)) {
+          this.chat = mergeChat([], msg.messages.map(parseChatMessage).filter((m) => m !== null));
+          this.emit({ type: 'chat', messages: this.chat });
+        }
+        break;
+      case 'chat': {
+        const m = parseChatMessage(msg.message);
+        if (m) {
+          this.chat = mergeChat(this.chat, [m]);
+          this.emit({ type: 'chat', messages: this.chat });
+        }
+        break;
+      }
+      case 'chatDeleted':
+        if (typeof msg.id === 'string') {
+          this.chat = deleteChat(this.chat, msg.id, typeof msg.by === 'string' ? msg.by : '');
+          this.emit({ type: 'chat', messages: this.chat });
+        }
+        break;
+      case 'floor':
+        this.onFloor(parseFloor(msg));
+        break;
+      case 'granted':
+        this.onGranted(msg.camera === true);
+        break;
+      case 'revoked':
+        this.onRevoked();
+        break;
+      case 'muted':
+        this.mutedBy = typeof msg.by === 'string' ? msg.by : '';
+        this.emit({ type: 'muted', by: this.mutedBy });
+        break;
+      case 'unmuted':
+        this.mutedBy = null;
+        this.emit({ type: 'muted', by: null });
+        break;
+      case 'removed':
+        // The server closes the socket next (code 4001); failing first
+        // makes sure nothing reconnects to this lecture.
+        this.fail('removed', typeof msg.reason === 'string' ? msg.reason : '');
+        break;
       case 'error':
+        if (msg.code === 'removed' && msg.ref === 'join') {
+          // A removed user's join: the reason given by the moderator.
+          this.fail('removed', typeof msg.reason === 'string' ? msg.reason : '');
+          break;
+        }
         this.onServerError(String(msg.code ?? ''), String(msg.message ?? ''), String(msg.ref ?? ''));
         break;
       default:
@@ -607,6 +677,10 @@ export class LectureSession {
       this.onPreferenceError(code);
       return;
     }
+    if (ref === 'chat' || ref === 'deleteChat') {
+      this.emit({ type: 'chatError', code, message, ref });
+      return;
+    }
     if (ref === 'displaySize' || ref === 'source') {
       // Hints for the server: without them media still flows (a screen is
       // then ranked as a camera), so nothing is shown to the user.
@@ -688,6 +762,120 @@ export class LectureSession {
     this.emit({ type: 'preference', preference: this.videoPreference, supported: false });
   }
 
+  // ---- the classroom: chat, hands, floor, moderation ----------------------
+
+  /** May publish now: always (lecturer, classroom computer) or by a floor grant. */
+  get mayPublish() {
+    return this.canPublish || !!this.granted;
+  }
+
+  /**
+   * Post a chat message; false if the socket is not open.
+   * @param {string} text
+   */
+  sendChat(text) {
+    return this.joined && this.send({ type: 'chat', text });
+  }
+
+  /** @param {string} id */
+  deleteChatMessage(id) {
+    return this.joined && this.send({ type: 'deleteChat', id });
+  }
+
+  /** @param {boolean} up raise (true) or lower the hand */
+  setHand(up) {
+    return this.joined && this.send({ type: up ? 'raiseHand' : 'lowerHand' });
+  }
+
+  /**
+   * Give a participant the floor (moderators).
+   * @param {string} userId
+   * @param {boolean} camera with the camera as well as the microphone
+   */
+  grant(userId, camera) {
+    return this.joined && this.send({ type: 'grant', userId, camera });
+  }
+
+  /** @param {string} userId take the floor back (moderators) */
+  revoke(userId) {
+    return this.joined && this.send({ type: 'revoke', userId });
+  }
+
+  /** Give the floor back (its holder). */
+  release() {
+    return this.joined && this.send({ type: 'release' });
+  }
+
+  /**
+   * @param {string} userId
+   * @param {boolean} muted
+   */
+  setMuted(userId, muted) {
+    return this.joined && this.send({ type: muted ? 'mute' : 'unmute', userId });
+  }
+
+  /**
+   * @param {string} userId
+   * @param {string} reason
+   */
+  removeParticipant(userId, reason) {
+    return this.joined && this.send({ type: 'remove', userId, reason });
+  }
+
+  /** @param {string} userId */
+  readmit(userId) {
+    return this.joined && this.send({ type: 'readmit', userId });
+  }
+
+  /** @param {boolean} locked */
+  setLocked(locked) {
+    return this.joined && this.send({ type: locked ? 'lock' : 'unlock' });
+  }
+
+  /** @param {FloorState} floor */
+  onFloor(floor) {
+    this.floor = floor;
+    this.emit({ type: 'floor', floor });
+    // The floor message is the truth after a reconnect, or if a granted or
+    // revoked message was missed.
+    const mine = !!this.user && floor.holder?.userId === this.user.id;
+    if (mine && !this.granted) this.onGranted(floor.holder?.camera === true);
+    else if (!mine && this.granted && !this.canPublish) this.onRevoked();
+  }
+
+  /** @param {boolean} camera */
+  onGranted(camera) {
+    if (this.granted && this.granted.camera === camera) return;
+    this.granted = { camera };
+    // The page answers with setLocalStream (microphone, and camera if allowed).
+    this.emit({ type: 'granted', camera });
+  }
+
+  /** The floor was taken back: stop publishing and close `pub`. */
+  onRevoked() {
+    if (!this.granted) return;
+    this.granted = null;
+    if (!this.canPublish) {
+      this.closePc('pub');
+      this.localStream = null;
+    }
+    this.emit({ type: 'revoked' });
+    this.refresh();
+  }
+
+  /**
+   * Publish this stream on a fresh `pub` (a floor grant, or a grant that
+   * changed between microphone and microphone with camera).
+   * @param {MediaStream} stream
+   */
+  publishStream(stream) {
+    if (!this.mayPublish) return;
+    if (this.pub) this.closePc('pub');
+    this.localStream = stream;
+    void this.maybePublish();
+    this.refresh();
+  }
+
   /** End the lecture for everyone (lecturer or admin). */
   requestEnd() {
     if (this.joined) this.send({ type: 'end' });
@@ -734,7 +922,7 @@ export class LectureSession {
 
   /** A publisher that has something to publish. */
   get publishing() {
-    return this.canPublish && ((!!this.localStream && this.localStream.getTracks().length > 0) || !!this.screenStream);
+    return this.mayPublish && ((!!this.localStream && this.localStream.getTracks().length > 0) || !!this.screenStream);
   }
 
   /** @returns {RoomState} */
@@ -919,7 +1107,7 @@ export class LectureSession {
 
   /** Publish the local stream if we may and are not already. */
   async maybePublish() {
-    if (this.closed || !this.joined || !this.canPublish || this.lecture?.state !== 'live' || this.pub) return;
+    if (this.closed || !this.joined || !this.mayPublish || this.lecture?.state !== 'live' || this.pub) return;
     if (!this.publishing) {
       this.refresh();
       return;
@@ -1180,17 +1368,25 @@ export class LectureSession {
   /**
    * The received video tracks: the camera and the shared screen (told
    * apart by the screen's stream id suffix), null where there is none.
+   * preferred is the stream id (connection id) whose camera to take first:
+   * the lecturer's, beside the classroom cameras and floor holders.
+   * @param {string} [preferred]
    * @returns {{camera: MediaStreamTrack | null, screen: MediaStreamTrack | null}}
    */
-  remoteVideos() {
+  remoteVideos(preferred = '') {
     /** @type {MediaStreamTrack | null} */
     let camera = null;
     /** @type {MediaStreamTrack | null} */
     let screen = null;
     for (const tr of this.remoteStream.getVideoTracks()) {
-      if ((this.remoteStreamIds.get(tr) ?? '').endsWith(SCREEN_SUFFIX)) {
+      const id = this.remoteStreamIds.get(tr) ?? '';
+      if (id.endsWith(SCREEN_SUFFIX)) {
         screen ??= tr;
-      } else {
+      } else if (preferred && id === preferred) {
+        camera = tr;
+      } else if (!preferred || !camera) {
+        // Without a preferred publisher (or before its camera arrives), the
+        // first camera; classroom cameras and speakers have their own tiles.
         camera ??= tr;
       }
     }

@@ -249,6 +249,12 @@
  * @property {string} displayName
  * @property {Role} role
  * @property {string} siteId
+ * @property {string} [siteName]
+ * @property {'connected' | 'reconnecting' | 'audio-only'} [state]
+ * @property {boolean} [hand] a raised hand
+ * @property {string} [handAt] when it was raised (RFC 3339)
+ * @property {boolean} [floor] holds the floor
+ * @property {boolean} [muted] muted by a moderator
  *
  * @typedef {object} NewLecture
  * @property {string} title

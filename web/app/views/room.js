@@ -10,8 +10,9 @@ import { LectureSession, devicePixels, isVideoPreference } from '../session.js';
 import { hasMessage, t, tn } from '../strings.js';
 import { formatTime } from '../time.js';
 import { lectureHash, reload, replaceHash } from '../router.js';
-import { errorText, heading, lectureTimes, roleLabel, setTitle } from './common.js';
+import { errorText, heading, lectureTimes, setTitle } from './common.js';
 import { liveAttendancePanel } from './liveatt.js';
+import { askRemoveReason, chatPanel, floorPanel, gallery, mediaControls, renderPeople } from './classroom.js';
 
 /** @typedef {import('../types.js').AppContext} AppContext */
 /** @typedef {import('../types.js').Lecture} Lecture */
@@ -137,6 +138,14 @@ export function mountRoom(root, ctx, lectureId, query) {
   let sizeTimer = 0;
   /** @type {ResizeObserver | null} */
   let resizeObserver = null;
+  /** @type {ReturnType<typeof chatPanel> | null} */
+  let chatBox = null;
+  /** @type {ReturnType<typeof floorPanel> | null} */
+  let floorBox = null;
+  /** Moderates this lecture: its lecturer or an admin. */
+  let moderator = false;
+  /** Publishing by a floor grant or as a classroom computer (not the lecturer). */
+  let guestPublishing = false;
 
   // ---- skeleton (present from the first moment, for tests and screen readers)
   const title = heading(t('room.title'));
@@ -220,6 +229,27 @@ export function mountRoom(root, ctx, lectureId, query) {
   const placeholder = h('div', { class: 'stage-placeholder' }, h('p', { text: t('room.noVideo') }));
   const soundBtn = h('button', { type: 'button', id: 'enable-sound', class: 'button button-primary stage-sound', text: t('room.enableSound'), hidden: true });
   const cameraBox = h('div', { class: 'stage-camera', hidden: true });
+  // The own picture of a student with the floor or a classroom computer.
+  const selfView = h('video', { id: 'self-view', class: 'video video-self', autoplay: true, playsinline: true, hidden: true, 'aria-label': t('room.localPreview') });
+  selfView.muted = true;
+  const mutedNotice = h('p', { id: 'muted-notice', class: 'alert alert-warn', role: 'alert', hidden: true, text: t('room.muted.by') });
+  const tiles = gallery({
+    // The lecturer hears the tiles; everyone else hears all sound from the main picture.
+    muted: () => !isPublisher,
+    onTile: (v) => media.applySink(v),
+  });
+  const media = mediaControls({
+    getStream: () => localStream,
+    setStream: (stream) => {
+      localStream = stream;
+      const preview = isPublisher ? localVideo : selfView;
+      preview.srcObject = stream;
+      preview.play().catch(() => {});
+      session?.setLocalStream(stream);
+      media.update();
+    },
+    outputs: () => [remoteVideo, smallVideo, ...tiles.videos()],
+  });
 
   const audioOnlyText = h('p', { text: t('room.audioOnly.chosen') });
   const audioOnlyBox = h('div', { id: 'audio-only-placeholder', class: 'stage-audio-only', hidden: true },
@@ -591,6 +621,7 @@ export function mountRoom(root, ctx, lectureId, query) {
     cameraBox.hidden = true;
     placeholder.hidden = stream.getVideoTracks().length > 0;
     session?.setLocalStream(stream);
+    media.update();
     render();
   }
 
@@ -619,35 +650,82 @@ export function mountRoom(root, ctx, lectureId, query) {
       replace(participantsBody, h('p', { class: 'muted', text: tn('room.participants', list.length) }));
       return;
     }
-    if (list.length === 0) {
-      replace(participantsBody, h('p', { class: 'muted', text: t('room.participantsNone') }));
+    const s = session;
+    renderPeople(participantsBody, list, {
+      me: ctx.user.id,
+      moderator,
+      session: s,
+      onRemove: (p) => askRemoveReason(p, (reason) => {
+        if (s.removeParticipant(p.userId, reason)) floorBox?.noteRemoved(p.userId, p.displayName);
+      }),
+    });
+    updateSpeaker();
+  }
+
+  /** The lecturer's connection, whose camera the stage shows. */
+  function lecturerConn() {
+    return session?.participants.find((p) => p.role === 'lecturer')?.connId ?? '';
+  }
+
+  /** Show the classroom cameras and floor holders as tiles. */
+  function updateGallery() {
+    if (!session) return;
+    tiles.update(session, isPublisher ? '' : lecturerConn());
+  }
+
+  /**
+   * Start publishing as a student given the floor, or as a classroom
+   * computer: the microphone, and the camera if allowed; published with
+   * the same simulcast layers as the lecturer's camera.
+   * @param {boolean} camera
+   */
+  async function startGuestMedia(camera) {
+    const s = session;
+    if (!s || !navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== 'function') return;
+    /** @type {MediaStream | null} */
+    let stream = null;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true },
+        video: camera ? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } } : false,
+      });
+    } catch (err) {
+      if (camera) {
+        // No camera: the floor still works with the microphone alone.
+        try {
+          stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        } catch {
+          stream = null;
+        }
+      }
+      if (!stream) {
+        showNotice(t('room.floor.mediaFailed', { message: errorText(err) }));
+        return;
+      }
+    }
+    if (destroyed || s !== session || !s.mayPublish) {
+      stream.getTracks().forEach((tr) => tr.stop());
       return;
     }
-    /** @type {Map<string, Participant[]>} */
-    const bySite = new Map();
-    for (const p of list) {
-      const group = bySite.get(p.siteId) ?? [];
-      group.push(p);
-      bySite.set(p.siteId, group);
-    }
-    const origin = lecture.siteId;
-    const siteName = (/** @type {string} */ id) => ctx.sites.get(id)?.name ?? (id || t('room.unknownSite'));
-    const order = [...bySite.keys()].sort((a, b) =>
-      a === origin ? -1 : b === origin ? 1 : siteName(a).localeCompare(siteName(b)));
-    replace(participantsBody, order.map((siteId) => {
-      const people = (bySite.get(siteId) ?? []).slice().sort((a, b) =>
-        (a.role === 'lecturer' ? 0 : 1) - (b.role === 'lecturer' ? 0 : 1) || a.displayName.localeCompare(b.displayName));
-      const headingId = `site-${siteId.replace(/[^\w-]/g, '_')}`;
-      return h('section', { class: 'site-group', 'aria-labelledby': headingId, dataset: { siteId } },
-        h('h3', { id: headingId }, siteName(siteId), ' ', h('span', { class: 'count', text: `(${people.length})` })),
-        h('ul', { class: 'people' }, people.map((p) =>
-          h('li', { dataset: { connId: p.connId, userId: p.userId } },
-            h('span', { class: 'person-name', text: p.displayName }),
-            p.userId === ctx.user.id ? h('span', { class: 'muted small', text: ` ${t('room.you')}` }) : null,
-            p.role !== 'student' ? h('span', { class: `tag tag-${p.role}`, text: roleLabel(p.role) }) : null,
-            h('span', { class: 'speaking-label visually-hidden', text: ` ${t('room.speakingLabel')}` })))));
-    }));
-    updateSpeaker();
+    localStream?.getTracks().forEach((tr) => tr.stop());
+    localStream = stream;
+    guestPublishing = true;
+    selfView.srcObject = stream;
+    selfView.hidden = stream.getVideoTracks().length === 0;
+    selfView.play().catch(() => {});
+    s.publishStream(stream);
+    media.update();
+  }
+
+  /** The floor was taken back (or the grant lapsed): stop sending. */
+  function stopGuestMedia() {
+    if (!guestPublishing) return;
+    guestPublishing = false;
+    localStream?.getTracks().forEach((tr) => tr.stop());
+    localStream = null;
+    selfView.srcObject = null;
+    selfView.hidden = true;
+    media.update();
   }
 
   // ---- state → UI
@@ -678,6 +756,8 @@ export function mountRoom(root, ctx, lectureId, query) {
         const f = session.failure;
         if (f?.code === 'unauthenticated') return t('room.msg.signedOut');
         if (f?.code === 'version') return t('room.msg.version');
+        if (f?.code === 'locked') return t('room.msg.locked');
+        if (f?.code === 'removed') return f.message ? t('room.removed', { reason: f.message }) : t('room.removedNoReason');
         return t('room.msg.error', { message: f?.message || f?.code || '' });
       }
     }
@@ -708,6 +788,8 @@ export function mountRoom(root, ctx, lectureId, query) {
     if (s === 'ended' || s === 'error') {
       if (dialog.open) dialog.close();
       stopCamera();
+      stopGuestMedia();
+      mutedNotice.hidden = true;
       placeholder.hidden = false;
       remoteVideo.srcObject = null;
       smallVideo.srcObject = null;
@@ -724,6 +806,9 @@ export function mountRoom(root, ctx, lectureId, query) {
     for (const input of prefInputs) input.disabled = !preferenceSupported;
     updateAudioOnly();
     livePanel?.setLive(lectureState === 'live' && s !== 'ended' && s !== 'error');
+    const open = s !== 'ended' && s !== 'error';
+    chatBox?.setEnabled(open && !!session?.joined);
+    if (floorBox) floorBox.el.hidden = !open || lectureState !== 'live';
   }
 
   /** @param {Lecture} l */
@@ -762,7 +847,7 @@ export function mountRoom(root, ctx, lectureId, query) {
     if (isPublisher) {
       stage.append(localVideo, localScreen, placeholder, cameraBox);
     } else {
-      stage.append(remoteVideo, smallVideo, placeholder, audioOnlyBox, soundBtn);
+      stage.append(remoteVideo, smallVideo, selfView, placeholder, audioOnlyBox, soundBtn);
       if (typeof ResizeObserver === 'function') {
         resizeObserver = new ResizeObserver(() => scheduleSizes());
         resizeObserver.observe(remoteVideo);
@@ -774,6 +859,7 @@ export function mountRoom(root, ctx, lectureId, query) {
     }
     stage.after(mediaBar);
     mediaBar.after(speakerLine);
+    speakerLine.after(mutedNotice, media.el, tiles.el);
 
     const s = new LectureSession({
       lectureId,
@@ -790,6 +876,13 @@ export function mountRoom(root, ctx, lectureId, query) {
     s.videoPreference = preference;
     session = s;
     handle.session = s;
+    moderator = isPublisher || ctx.user.role === 'admin';
+    floorBox = floorPanel(s, { moderator, me: ctx.user.id });
+    floorBox.el.hidden = true;
+    chatBox = chatPanel(s, ctx);
+    chatBox.setModerator(moderator);
+    side.prepend(floorBox.el);
+    side.append(chatBox.el);
     s.on((ev) => {
       if (destroyed) return;
       switch (ev.type) {
@@ -797,19 +890,55 @@ export function mountRoom(root, ctx, lectureId, query) {
           renderLecture(ev.lecture);
           break;
         case 'joined':
-          if (s.canPublish) isPublisher = true;
+          if (s.canPublish && s.role === 'lecturer') isPublisher = true;
+          // A classroom computer always sends its room camera and microphone.
+          if (s.canPublish && !isPublisher && !guestPublishing) void startGuestMedia(true);
+          if (s.canEnd !== moderator) {
+            moderator = s.canEnd;
+            chatBox?.setModerator(moderator);
+          }
           break;
         case 'participants':
           renderParticipants(ev.participants);
           livePanel?.participantsChanged();
+          updateGallery();
+          if (!isPublisher) updateRemote();
           break;
         case 'remote':
-          updateRemote();
+          if (!isPublisher) updateRemote();
+          updateGallery();
+          break;
+        case 'chat':
+          chatBox?.update(ev.messages);
+          break;
+        case 'chatError':
+          chatBox?.error(ev.code, ev.message);
+          chatBox?.update(s.chat);
+          break;
+        case 'floor':
+          floorBox?.update(ev.floor);
+          break;
+        case 'granted':
+          announce(t(ev.camera ? 'room.floor.grantedCamera' : 'room.floor.granted'));
+          void startGuestMedia(ev.camera);
+          break;
+        case 'revoked':
+          if (guestPublishing && !s.canPublish) announce(t('room.floor.revoked'));
+          if (!s.canPublish) stopGuestMedia();
+          break;
+        case 'muted':
+          mutedNotice.hidden = ev.by === null;
+          announce(t(ev.by === null ? 'room.muted.off' : 'room.muted.by'));
           break;
         case 'notice': {
           if (ev.ref === 'start') {
             startBtn.disabled = false;
             startBtn.textContent = t('room.start');
+          }
+          if (['raiseHand', 'lowerHand', 'grant', 'revoke', 'release', 'mute', 'unmute', 'remove', 'readmit', 'lock', 'unlock'].includes(ev.ref)) {
+            // Refused: the buttons come back as the last floor state says.
+            floorBox?.reset();
+            renderParticipants(s.participants);
           }
           const id = `room.notice.${ev.code}`;
           showNotice(hasMessage(id) ? t(id, { message: ev.message }) : t('room.notice.other', { message: ev.message || ev.code }));
