@@ -477,7 +477,8 @@ export function mediaControls(opts) {
     update();
     announce(t(tr.enabled ? 'room.media.cameraOnNow' : 'room.media.cameraOffNow'));
   });
-  navigator.mediaDevices?.addEventListener?.('devicechange', () => void refreshDevices());
+  const onDeviceChange = () => void refreshDevices();
+  navigator.mediaDevices?.addEventListener?.('devicechange', onDeviceChange);
 
   function update() {
     const stream = opts.getStream();
@@ -499,6 +500,10 @@ export function mediaControls(opts) {
     update() {
       update();
       void refreshDevices();
+    },
+    /** The page is closing. */
+    destroy() {
+      navigator.mediaDevices?.removeEventListener?.('devicechange', onDeviceChange);
     },
     /** The speaker choice, applied to a new output element. */
     applySink(/** @type {HTMLMediaElement} */ media) {

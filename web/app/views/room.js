@@ -996,6 +996,8 @@ export function mountRoom(root, ctx, lectureId, query) {
   return () => {
     destroyed = true;
     livePanel?.destroy();
+    media.destroy();
+    document.getElementById('remove-dialog')?.remove();
     window.clearInterval(clockTimer);
     window.clearInterval(statsTimer);
     window.clearTimeout(noticeTimer);
