@@ -234,6 +234,7 @@ func TestChatFlood(t *testing.T) {
 	if posted < chatBurst || posted > chatBurst+refilled || limited < sent-chatBurst-refilled {
 		t.Fatalf("%d of %d flood messages were posted and %d refused, want %d (+%d refilled)", posted, sent, limited, chatBurst, refilled)
 	}
+	t.Logf("flood of %d: %d posted, %d refused with rate_limited in %v", sent, posted, limited, time.Since(began).Round(time.Millisecond))
 	hist, err := chat.NewStore(e.redis.Client, chat.Options{}).History(context.Background(), e.lecture.ID, 0)
 	if err != nil {
 		t.Fatal(err)
