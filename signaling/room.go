@@ -29,6 +29,8 @@ type room struct {
 	members  map[*client]*member
 	removed  bool // the room left s.rooms; a joiner must fetch a new one
 	listSent bool // a participants broadcast is scheduled
+	// siteNames are the site names of the last participants list.
+	siteNames map[string]string
 
 	// q is the members' link qualities and the siteQuality throttle. It
 	// has its own lock because the SFU reports qualities from its own
@@ -459,10 +461,15 @@ func (r *room) participantsChanged() {
 }
 
 func (r *room) broadcastParticipants() {
-	// Site names come from Redis, read before taking the room's lock.
+	// Site names come from Redis, read before taking the room's lock; if
+	// Redis does not answer, the names of the last list stand.
 	names := r.s.siteNames()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if names != nil {
+		r.siteNames = names
+	}
+	names = r.siteNames
 	r.listSent = false
 	list := make([]Participant, 0, len(r.members))
 	for mc := range r.members {

@@ -12,6 +12,7 @@ import (
 	"github.com/bomca/lecturelink/internal/redistest"
 	"github.com/bomca/lecturelink/schedule"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // classroomFixture is a live lecture with a lecturer's and a student's page
@@ -206,7 +207,8 @@ const inboundJS = `(async (userId) => {
 // takes the floor back and the student's tile disappears.
 func TestBrowserFloor(t *testing.T) {
 	f := newClassroom(t)
-	if err := chromedp.Do(f.studentTab, chromedp.WaitVisible(chromedp.CSS("#raise-hand")), chromedp.Click(chromedp.CSS("#raise-hand"))); err != nil {
+	// By keyboard: the button takes the focus and Enter raises the hand.
+	if err := chromedp.Do(f.studentTab, chromedp.WaitVisible(chromedp.CSS("#raise-hand")), chromedp.Focus(chromedp.CSS("#raise-hand")), chromedp.KeyEvent(kb.Enter)); err != nil {
 		t.Fatalf("raising the hand: %v", err)
 	}
 	f.wait(f.studentTab, `#raise-hand[aria-pressed="true"]`, "the student's hand is up")

@@ -30,6 +30,40 @@ function msgId(id, fallback) {
   return hasMessage(id) ? id : fallback;
 }
 
+/**
+ * Re-render a container without losing the keyboard focus: if a control
+ * inside it had the focus, the control with the same id, or the same
+ * data-action and data-user-id (or data-id), gets it back; if that control
+ * is gone, fallback does (when given).
+ * @param {HTMLElement} container
+ * @param {() => void} render
+ * @param {() => HTMLElement | null} [fallback]
+ */
+export function keepFocus(container, render, fallback) {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLElement) || !container.contains(active)) {
+    render();
+    return;
+  }
+  const { action, userId, id } = active.dataset;
+  const elId = active.id;
+  render();
+  if (active.isConnected) return;
+  /** @type {HTMLElement | null} */
+  let next = null;
+  if (elId) next = document.getElementById(elId);
+  if (!next && action) {
+    const sel = `[data-action="${CSS.escape(action)}"]` + (userId ? `[data-user-id="${CSS.escape(userId)}"]` : '') + (id ? `[data-id="${CSS.escape(id)}"]` : '');
+    next = container.querySelector(sel);
+    // Mute becomes Unmute (and back) on the same person.
+    if (!next && userId && (action === 'mute' || action === 'unmute')) {
+      next = container.querySelector(`[data-action="${action === 'mute' ? 'unmute' : 'mute'}"][data-user-id="${CSS.escape(userId)}"]`);
+    }
+  }
+  next ??= fallback?.() ?? null;
+  next?.focus();
+}
+
 // ---- chat ------------------------------------------------------------------
 
 /**
@@ -120,7 +154,7 @@ export function chatPanel(session, ctx) {
     if (added) {
       for (const m of added) list.append(item(m));
     } else {
-      replace(list, messages.map(item));
+      keepFocus(list, () => replace(list, messages.map(item)), () => input);
     }
     shown = messages;
     empty.hidden = messages.length > 0;
@@ -270,13 +304,14 @@ export function floorPanel(session, who) {
   const removedList = h('ul', { id: 'removed-list', class: 'removed-list' });
   const removedBox = h('div', { class: 'removed-box', hidden: true },
     h('h3', { text: t('room.mod.removedTitle') }), removedList);
+  const queueHeading = h('h3', { id: 'hand-queue-heading', tabindex: -1, text: t('room.floor.queue') });
   /** @type {Map<string, string>} userId → name, removed from this page */
   const removed = new Map();
 
   const el = h('section', { id: 'floor', class: 'floor', 'aria-labelledby': 'floor-heading' },
     h('h2', { id: 'floor-heading', text: t(who.moderator ? 'room.floor.titleModerator' : 'room.floor.title') }), status);
   if (who.moderator) {
-    el.append(holderBox, h('h3', { text: t('room.floor.queue') }), queueEmpty, queue, lockBtn, removedBox);
+    el.append(holderBox, queueHeading, queueEmpty, queue, lockBtn, removedBox);
   } else {
     el.append(h('div', { class: 'floor-actions' }, handBtn, releaseBtn));
   }
@@ -308,6 +343,11 @@ export function floorPanel(session, who) {
 
   /** @param {FloorState} floor */
   function update(floor) {
+    keepFocus(el, () => render(floor), () => (floor.holder ? holderBox.querySelector('button') : null) ?? queueHeading);
+  }
+
+  /** @param {FloorState} floor */
+  function render(floor) {
     const mine = floor.holder?.userId === who.me;
     handUp = floor.hands.some((x) => x.userId === who.me);
     handBtn.disabled = false;
@@ -477,7 +517,8 @@ export function mediaControls(opts) {
     update();
     announce(t(tr.enabled ? 'room.media.cameraOnNow' : 'room.media.cameraOffNow'));
   });
-  navigator.mediaDevices?.addEventListener?.('devicechange', () => void refreshDevices());
+  const onDeviceChange = () => void refreshDevices();
+  navigator.mediaDevices?.addEventListener?.('devicechange', onDeviceChange);
 
   function update() {
     const stream = opts.getStream();
@@ -499,6 +540,10 @@ export function mediaControls(opts) {
     update() {
       update();
       void refreshDevices();
+    },
+    /** The page is closing. */
+    destroy() {
+      navigator.mediaDevices?.removeEventListener?.('devicechange', onDeviceChange);
     },
     /** The speaker choice, applied to a new output element. */
     applySink(/** @type {HTMLMediaElement} */ media) {

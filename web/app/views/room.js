@@ -12,7 +12,7 @@ import { formatTime } from '../time.js';
 import { lectureHash, reload, replaceHash } from '../router.js';
 import { errorText, heading, lectureTimes, setTitle } from './common.js';
 import { liveAttendancePanel } from './liveatt.js';
-import { askRemoveReason, chatPanel, floorPanel, gallery, mediaControls, renderPeople } from './classroom.js';
+import { askRemoveReason, chatPanel, floorPanel, gallery, keepFocus, mediaControls, renderPeople } from './classroom.js';
 
 /** @typedef {import('../types.js').AppContext} AppContext */
 /** @typedef {import('../types.js').Lecture} Lecture */
@@ -298,7 +298,7 @@ export function mountRoom(root, ctx, lectureId, query) {
   });
 
   // ---- participants
-  const participantsHeading = h('h2', { id: 'participants-heading', text: t('room.participants') });
+  const participantsHeading = h('h2', { id: 'participants-heading', tabindex: -1, text: t('room.participants') });
   const participantsBody = h('div', { id: 'participants', class: 'participants' });
   side.append(participantsHeading, participantsBody);
 
@@ -651,14 +651,14 @@ export function mountRoom(root, ctx, lectureId, query) {
       return;
     }
     const s = session;
-    renderPeople(participantsBody, list, {
+    keepFocus(participantsBody, () => renderPeople(participantsBody, list, {
       me: ctx.user.id,
       moderator,
       session: s,
       onRemove: (p) => askRemoveReason(p, (reason) => {
         if (s.removeParticipant(p.userId, reason)) floorBox?.noteRemoved(p.userId, p.displayName);
       }),
-    });
+    }), () => participantsHeading);
     updateSpeaker();
   }
 
@@ -996,6 +996,8 @@ export function mountRoom(root, ctx, lectureId, query) {
   return () => {
     destroyed = true;
     livePanel?.destroy();
+    media.destroy();
+    document.getElementById('remove-dialog')?.remove();
     window.clearInterval(clockTimer);
     window.clearInterval(statsTimer);
     window.clearTimeout(noticeTimer);
