@@ -118,6 +118,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 
 		ResumeGrace:         cfg.ResumeGrace,
 		AllowDuplicateJoins: cfg.AllowDuplicateJoins,
+
+		MaxLectureParticipants: cfg.MaxLectureParticipants,
+		MaxMediaPeers:          cfg.MaxMediaPeers,
 	})
 	if err != nil {
 		return err
