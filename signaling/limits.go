@@ -57,7 +57,9 @@ func (s *seats) used() int64 { return s.n.Load() }
 
 // takeSeatLocked admits c as a new member under the limits, taking its
 // server seat; the caller releases it (Server.seats.release) if c does not
-// become a member after all. Caller holds r.mu; c is not a member yet.
+// become a member after all. A refusal is logged once, by sendError, and
+// counted in lecturelink_ws_errors_total. Caller holds r.mu; c is not a
+// member yet.
 func (r *room) takeSeatLocked(c *client) (string, error) {
 	moderator := r.isModerator(c.user)
 	if max := r.s.cfg.MaxLectureParticipants; max > 0 && !moderator {
@@ -68,12 +70,10 @@ func (r *room) takeSeatLocked(c *client) (string, error) {
 			}
 		}
 		if n >= max {
-			r.s.log.Warn("lecture full; join refused", "lecture", r.id, "conn", c.id, "limit", max)
 			return codeLectureFull, fmt.Errorf("the lecture is full (%d participants); try again later", max)
 		}
 	}
 	if !r.s.seats.take(r.s.cfg.MaxMediaPeers, moderator) {
-		r.s.log.Warn("server busy; join refused", "lecture", r.id, "conn", c.id, "limit", r.s.cfg.MaxMediaPeers)
 		return codeServerBusy, errors.New("the server has no room for more participants; try again in a few minutes")
 	}
 	return "", nil

@@ -168,6 +168,10 @@ func TestMetrics(t *testing.T) {
 	in, _ := value(fams, "lecturelink_sfu_packets_in_total")
 	out, _ := value(fams, "lecturelink_sfu_packets_forwarded_total")
 	bytes, _ := value(fams, "lecturelink_sfu_bytes_forwarded_total")
+	kf, _ := value(fams, "lecturelink_sfu_keyframe_requests_total")
+	sw, _ := value(fams, "lecturelink_sfu_layer_switches_total")
+	ops, _ := value(fams, "lecturelink_redis_seconds")
+	t.Logf("packets in %v, forwarded %v (%v bytes); keyframe requests %v, layer switches %v; Redis calls %v", in, out, bytes, kf, sw, ops)
 	// Each subscriber gets one of the three simulcast layers, and audio.
 	if !(in > 100) || !(out > 100) || !(bytes > 100*out) {
 		t.Errorf("packets in %v, forwarded %v, bytes forwarded %v: want over 100 each way, over 100 bytes a packet", in, out, bytes)
