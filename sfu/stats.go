@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,9 @@ func (s *linkStats) note(r *rtcp.ReceptionReport, now time.Time) {
 	if rtt > 1<<31 { // negative: clock skew in the report, or a stale LSR
 		return
 	}
-	s.rttNs.Store(int64(rtt) * int64(time.Second) / 65536)
+	// At least 1 ns: zero means no RTT yet, and on loopback the RTT rounds
+	// to zero units of 1/65536 s.
+	s.rttNs.Store(max(int64(rtt)*int64(time.Second)/65536, 1))
 }
 
 // SiteStats summarizes the subscribers at one site (PeerOptions.Site), across
@@ -102,15 +105,7 @@ func (s *SFU) SiteStats() []SiteStats {
 		}
 		out = append(out, st)
 	}
-	slices.SortFunc(out, func(a, b SiteStats) int {
-		switch {
-		case a.Site < b.Site:
-			return -1
-		case a.Site > b.Site:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b SiteStats) int { return strings.Compare(a.Site, b.Site) })
 	return out
 }
 
