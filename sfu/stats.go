@@ -109,9 +109,10 @@ func (s *SFU) SiteStats() []SiteStats {
 	return out
 }
 
-// Estimates appends every connected peer's current downlink bandwidth
-// estimate (bit/s) to dst; peers without an estimate yet are counted in
-// unknown.
+// Estimates appends every connected peer's downlink bandwidth
+// estimate in use (bit/s) to dst; peers without one (their link has shown
+// no limit yet, so the allocator does not hold them to an estimate) are
+// counted in unknown.
 func (s *SFU) Estimates(dst []uint64) (est []uint64, unknown int) {
 	s.mu.Lock()
 	rooms := make([]*Room, 0, len(s.rooms))
