@@ -32,16 +32,16 @@ type seats struct {
 	n atomic.Int64
 }
 
-// take takes a seat for a newcomer; it fails when max (0: unlimited) seats
-// are taken, unless the newcomer is a moderator.
-func (s *seats) take(max int, moderator bool) bool {
-	if max <= 0 || moderator {
+// take takes a seat for a newcomer; it fails when limit (0: unlimited)
+// seats are taken, unless the newcomer is a moderator.
+func (s *seats) take(limit int, moderator bool) bool {
+	if limit <= 0 || moderator {
 		s.n.Add(1)
 		return true
 	}
 	for {
 		cur := s.n.Load()
-		if cur >= int64(max) {
+		if cur >= int64(limit) {
 			return false
 		}
 		if s.n.CompareAndSwap(cur, cur+1) {
@@ -62,15 +62,15 @@ func (s *seats) used() int64 { return s.n.Load() }
 // member yet.
 func (r *room) takeSeatLocked(c *client) (string, error) {
 	moderator := r.isModerator(c.user)
-	if max := r.s.cfg.MaxLectureParticipants; max > 0 && !moderator {
+	if limit := r.s.cfg.MaxLectureParticipants; limit > 0 && !moderator {
 		n := 0
 		for mc := range r.members {
 			if !r.isModerator(mc.user) {
 				n++
 			}
 		}
-		if n >= max {
-			return codeLectureFull, fmt.Errorf("the lecture is full (%d participants); try again later", max)
+		if n >= limit {
+			return codeLectureFull, fmt.Errorf("the lecture is full (%d participants); try again later", limit)
 		}
 	}
 	if !r.s.seats.take(r.s.cfg.MaxMediaPeers, moderator) {
