@@ -64,6 +64,9 @@ type estimate struct {
 	// this subscriber (best layers it may have, and audio), in bit/s; the
 	// bandwidth estimator probes towards it when the estimate is lower.
 	want atomic.Uint64
+	// link is the round-trip time and loss from the subscriber's receiver
+	// reports (stats.go), for metrics.
+	link linkStats
 }
 
 // allocState is a video down-track's allocation state. The hysteresis
@@ -247,8 +250,12 @@ func (p *Peer) allocate(now int64) {
 			continue
 		}
 		budget := left + it.reserved
-		next := chooseLayer(pref, it.d.fw.target.Load(), it.avail, it.rates, limited, budget, &it.d.alloc, now)
+		cur := it.d.fw.target.Load()
+		next := chooseLayer(pref, cur, it.avail, it.rates, limited, budget, &it.d.alloc, now)
 		it.d.setLayer(next)
+		if next != cur && p.sfu != nil {
+			p.sfu.st.layerSwitches.Add(1)
+		}
 		if next != noLayer {
 			budget -= min(budget, it.rates[next])
 		}

@@ -187,7 +187,10 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				st.plisReceived.Add(1)
 				d.requestKeyframe()
+			case *rtcp.ReceiverReport:
+				d.noteReports(p.Reports)
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				// Transport-wide feedback, when it comes, is the better
 				// estimate (browsers stop sending REMB once it is
@@ -202,14 +205,32 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 				// NackPair.Range would take a closure, which escapes:
 				// walk the pairs by hand to stay allocation-free.
 				for _, np := range p.Nacks {
+					st.nacksReceived.Add(1)
 					d.resend(np.PacketID, rs, st)
 					for i := range uint16(16) {
 						if np.LostPackets&(1<<i) != 0 {
+							st.nacksReceived.Add(1)
 							d.resend(np.PacketID+i+1, rs, st)
 						}
 					}
 				}
 			}
+		}
+	}
+}
+
+// noteReports keeps the subscriber's report about this track's SSRC for
+// the link metrics. A compound RTCP packet reaches every sender it reports
+// on, so each down-track picks its own report out.
+func (d *downTrack) noteReports(reports []rtcp.ReceptionReport) {
+	b := d.bound.Load()
+	if d.est == nil || b == nil {
+		return
+	}
+	for i := range reports {
+		if reports[i].SSRC == b.ssrc {
+			d.est.link.note(&reports[i], time.Now())
+			return
 		}
 	}
 }

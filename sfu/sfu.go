@@ -146,6 +146,13 @@ type Stats struct {
 	NACKsServed      uint64
 	NACKsDropped     uint64 // NACKed packets not resent: over a subscriber's budget
 	RTCPErrors       uint64 // malformed RTCP from subscribers, skipped
+	// NACKsReceived counts the packets subscribers asked to be resent;
+	// PLIsReceived their picture loss indications and FIRs; LayerSwitches
+	// the allocator's changes of a subscriber's video layer (pauses and
+	// resumes included).
+	NACKsReceived uint64
+	PLIsReceived  uint64
+	LayerSwitches uint64
 }
 
 // counters are the SFU-wide statistics, updated atomically from the media
@@ -158,6 +165,9 @@ type counters struct {
 	nacksServed      atomic.Uint64
 	nacksDropped     atomic.Uint64
 	rtcpErrors       atomic.Uint64
+	nacksReceived    atomic.Uint64
+	plisReceived     atomic.Uint64
+	layerSwitches    atomic.Uint64
 }
 
 // SFU is the media server: a set of rooms.
@@ -321,6 +331,9 @@ func (s *SFU) Stats() Stats {
 		NACKsServed:      s.st.nacksServed.Load(),
 		NACKsDropped:     s.st.nacksDropped.Load(),
 		RTCPErrors:       s.st.rtcpErrors.Load(),
+		NACKsReceived:    s.st.nacksReceived.Load(),
+		PLIsReceived:     s.st.plisReceived.Load(),
+		LayerSwitches:    s.st.layerSwitches.Load(),
 	}
 	for _, r := range rooms {
 		r.mu.Lock()

@@ -70,6 +70,7 @@ func (c *client) sendJSON(v any) {
 	select {
 	case <-c.quit:
 	case c.send <- b:
+		c.s.metrics.sent.WithLabelValues(sentType(b)).Inc()
 	default:
 		c.log.Warn("client is not reading its messages; disconnecting")
 		c.close(websocket.ClosePolicyViolation, "not reading messages", attendance.ReasonDisconnected)

@@ -56,6 +56,8 @@ type envOptions struct {
 	mediaFailGrace time.Duration
 	// allowDuplicateJoins is Config.AllowDuplicateJoins.
 	allowDuplicateJoins bool
+	// maxLectureParticipants and maxMediaPeers are the Config limits.
+	maxLectureParticipants, maxMediaPeers int
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -123,10 +125,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	srv, err := New(Config{Logger: log, Accounts: e.accounts, Schedule: e.sched, Attendance: e.att, AttendanceWriter: writer, SFU: media,
 		PingInterval: opts.pingInterval, ResumeGrace: opts.resumeGrace, MediaFailGrace: opts.mediaFailGrace,
-		AllowDuplicateJoins: opts.allowDuplicateJoins,
-		Floor:               floor.NewStore(rs.Client, floor.Options{}),
-		Chat:                chat.NewStore(rs.Client, chat.Options{}),
-		Ready:               func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
+		AllowDuplicateJoins:    opts.allowDuplicateJoins,
+		MaxLectureParticipants: opts.maxLectureParticipants, MaxMediaPeers: opts.maxMediaPeers,
+		Floor: floor.NewStore(rs.Client, floor.Options{}),
+		Chat:  chat.NewStore(rs.Client, chat.Options{}),
+		Ready: func(ctx context.Context) error { return rs.Client.Ping(ctx).Err() }})
 	if err != nil {
 		t.Fatalf("signaling: %v", err)
 	}

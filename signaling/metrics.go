@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 type metrics struct {
 	connections  prometheus.Gauge
 	messages     *prometheus.CounterVec
+	sent         *prometheus.CounterVec
 	errors       *prometheus.CounterVec
 	forbidden    prometheus.Counter
 	attendance   *prometheus.CounterVec
@@ -26,6 +28,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "lecturelink_ws_connections", Help: "Open WebSocket connections."}),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lecturelink_ws_messages_total", Help: "WebSocket messages received, by type."}, []string{"type"}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lecturelink_ws_messages_sent_total", Help: "WebSocket messages queued for clients, by type."}, []string{"type"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lecturelink_ws_errors_total", Help: "Errors sent to WebSocket clients, by code."}, []string{"code"}),
 		forbidden: prometheus.NewCounter(prometheus.CounterOpts{
@@ -41,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.messages, m.errors, m.forbidden, m.attendance, m.httpRequests, m.httpDuration} {
+	for _, c := range []prometheus.Collector{m.connections, m.messages, m.sent, m.errors, m.forbidden, m.attendance, m.httpRequests, m.httpDuration} {
 		if err := reg.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {
@@ -80,4 +84,19 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		m.httpDuration.Observe(time.Since(start).Seconds())
 		m.httpRequests.WithLabelValues(r.Method, strconv.Itoa(rec.status/100)+"xx").Inc()
 	})
+}
+
+// sentType is the type of an encoded server message: every server message
+// struct has Type as its first field. The types are the server's own, so
+// the label stays bounded.
+func sentType(b []byte) string {
+	const prefix = `{"type":"`
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return "other"
+	}
+	rest := b[len(prefix):]
+	if i := bytes.IndexByte(rest, '"'); i > 0 && i <= 32 {
+		return string(rest[:i])
+	}
+	return "other"
 }

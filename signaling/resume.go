@@ -154,6 +154,7 @@ func (r *room) expire(c *client, lost *lostConn) {
 func (r *room) dropLostLocked(c *client, m *member) {
 	m.lost.timer.Stop()
 	delete(r.members, c)
+	r.s.seats.release()
 	r.s.resumes.revoke(m.token)
 	r.deactivate(c, m, m.lost.reason, m.lost.at)
 }

@@ -140,12 +140,17 @@ func (r *room) join(ctx context.Context, c *client, clientAt *time.Time) (ok boo
 		r.takeOverLocked(ctx, old, om, c, msgJoined)
 		return true, "", nil
 	}
+	if code, err := r.takeSeatLocked(c); err != nil {
+		r.removeIfEmpty()
+		return false, code, err
+	}
 	m := &member{clientAt: clientAt}
 	r.members[c] = m
 	live := r.lecture.State == schedule.StateLive
 	if live {
 		if err := r.recordJoin(ctx, c, m); err != nil {
 			delete(r.members, c)
+			r.s.seats.release()
 			r.removeIfEmpty()
 			return false, codeInternal, err
 		}
@@ -248,6 +253,7 @@ func (r *room) leave(c *client, reason string, at time.Time) {
 		return
 	}
 	delete(r.members, c)
+	r.s.seats.release()
 	r.s.resumes.revoke(m.token)
 	r.deactivate(c, m, reason, at)
 	c.log.Info("left lecture", "lecture", r.id, "reason", reason)

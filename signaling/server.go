@@ -80,6 +80,14 @@ type Config struct {
 	// shared accounts). Off, a second connection's join is refused with
 	// "duplicate".
 	AllowDuplicateJoins bool
+	// MaxLectureParticipants refuses a newcomer to a lecture that has this
+	// many participants, moderators not counted, with lecture_full (0:
+	// unlimited). See limits.go.
+	MaxLectureParticipants int
+	// MaxMediaPeers refuses a newcomer when this server holds this many
+	// participants across all lectures, live or waiting, with server_busy
+	// (0: unlimited). Moderators are let in past it.
+	MaxMediaPeers int
 }
 
 // Server is the HTTP and WebSocket front of lecturelink.
@@ -100,6 +108,7 @@ type Server struct {
 	wg       sync.WaitGroup // client goroutines
 
 	resumes resumeTokens // live resume tokens (resume.go)
+	seats   seats        // members of all rooms, for MaxMediaPeers (limits.go)
 }
 
 // New validates cfg and builds a Server.
@@ -131,6 +140,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MediaFailGrace <= 0 {
 		cfg.MediaFailGrace = defaultMediaFailGrace
 	}
+	if cfg.MaxLectureParticipants < 0 || cfg.MaxMediaPeers < 0 {
+		return nil, errors.New("signaling: participant limits must be 0 (unlimited) or more")
+	}
 	if cfg.Ready == nil {
 		cfg.Ready = func(context.Context) error { return nil }
 	}
@@ -145,6 +157,11 @@ func New(cfg Config) (*Server, error) {
 		logins:  newLoginLimiter(cfg.Now),
 		rooms:   make(map[string]*room),
 		clients: make(map[*client]struct{}),
+	}
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(newLiveCollector(s)); err != nil {
+			return nil, fmt.Errorf("signaling: metrics: %w", err)
+		}
 	}
 	s.setSiteBudget = cfg.SFU.SetSiteBudget
 	s.handler = s.routes()

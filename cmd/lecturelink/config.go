@@ -37,6 +37,10 @@ type config struct {
 	// lecture from several connections (load tests with shared accounts).
 	ResumeGrace         time.Duration
 	AllowDuplicateJoins bool
+	// MaxLectureParticipants and MaxMediaPeers shed new joins past them
+	// (0: unlimited; see signaling.Config).
+	MaxLectureParticipants int
+	MaxMediaPeers          int
 }
 
 // parseConfig reads args (without the program name) and the environment.
@@ -70,6 +74,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.TouchInterval, "touch-interval", 0, "how often a connection's sign of life is written to attendance (tests; default 15s)")
 	fs.DurationVar(&c.ResumeGrace, "resume-grace", 0, "how long a participant whose connection dropped keeps its place for a resume (default 30s; negative: none)")
 	fs.BoolVar(&c.AllowDuplicateJoins, "allow-duplicate-joins", false, "let one user join a lecture from several connections at once (load tests with shared accounts)")
+	fs.IntVar(&c.MaxLectureParticipants, "max-lecture-participants", envInt(getenv, "LECTURELINK_MAX_LECTURE_PARTICIPANTS"), "refuse newcomers to a lecture with this many participants, its lecturer and admins not counted, with lecture_full; 0 = unlimited (env LECTURELINK_MAX_LECTURE_PARTICIPANTS)")
+	fs.IntVar(&c.MaxMediaPeers, "max-media-peers", envInt(getenv, "LECTURELINK_MAX_MEDIA_PEERS"), "refuse newcomers with server_busy when the server holds this many participants across all lectures (lecturers and admins still get into their own); 0 = unlimited (env LECTURELINK_MAX_MEDIA_PEERS)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -78,6 +84,16 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return config{}, fmt.Errorf("-log-level: %w", err)
+	}
+	if c.MaxLectureParticipants < 0 || c.MaxMediaPeers < 0 {
+		return config{}, errors.New("-max-lecture-participants and -max-media-peers must be 0 (unlimited) or more")
+	}
+	for _, name := range []string{"LECTURELINK_MAX_LECTURE_PARTICIPANTS", "LECTURELINK_MAX_MEDIA_PEERS"} {
+		if raw := getenv(name); raw != "" {
+			if _, err := strconv.Atoi(raw); err != nil {
+				return config{}, fmt.Errorf("%s=%q: want a whole number", name, raw)
+			}
+		}
 	}
 	c.PublicIPs = splitList(publicIPs)
 	c.AllowedOrigins = splitList(origins)
@@ -94,6 +110,16 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return config{}, errors.New("-tls-cert and -tls-key go together")
 	}
 	return c, nil
+}
+
+// envInt is the integer in the environment variable name, or 0 when it is
+// unset or not a number (parseConfig then reports the bad value).
+func envInt(getenv func(string) string, name string) int {
+	n, err := strconv.Atoi(getenv(name))
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func splitList(s string) []string {

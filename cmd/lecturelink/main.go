@@ -50,7 +50,9 @@ func main() {
 // requests, disconnect clients (recording their leaves), close media, close
 // storage. ready, if not nil, receives the listening address.
 func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string) error {
-	rdb, isDemo, closeRedis, err := openRedis(ctx, log, cfg.RedisURL)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rdb, isDemo, closeRedis, err := openRedis(ctx, log, cfg.RedisURL, newRedisMetrics(reg))
 	if err != nil {
 		return err
 	}
@@ -81,8 +83,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	defer media.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerSFUMetrics(reg, media)
 
 	var writer signaling.AttendanceWriter = att
@@ -118,6 +118,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 
 		ResumeGrace:         cfg.ResumeGrace,
 		AllowDuplicateJoins: cfg.AllowDuplicateJoins,
+
+		MaxLectureParticipants: cfg.MaxLectureParticipants,
+		MaxMediaPeers:          cfg.MaxMediaPeers,
 	})
 	if err != nil {
 		return err

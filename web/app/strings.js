@@ -688,6 +688,8 @@ export const messages = {
   'room.muted.by': 'The lecturer muted your microphone; the others do not hear you.',
   'room.muted.off': 'The lecturer unmuted your microphone.',
   'room.msg.locked': 'The lecturer has locked this lecture: no newcomers are let in. Ask the lecturer to unlock it.',
+  'room.msg.lectureFull': 'This lecture is full: it has as many participants as it can take. Reload the page in a few minutes to try again, or watch from your site’s classroom.',
+  'room.msg.serverBusy': 'The server has no room for more participants right now. Reload the page in a few minutes to try again.',
   'room.removed': 'You were removed from the lecture: {reason}',
   'room.removedNoReason': 'You were removed from the lecture.',
 

@@ -757,6 +757,8 @@ export function mountRoom(root, ctx, lectureId, query) {
         if (f?.code === 'unauthenticated') return t('room.msg.signedOut');
         if (f?.code === 'version') return t('room.msg.version');
         if (f?.code === 'locked') return t('room.msg.locked');
+        if (f?.code === 'lecture_full') return t('room.msg.lectureFull');
+        if (f?.code === 'server_busy') return t('room.msg.serverBusy');
         if (f?.code === 'removed') return f.message ? t('room.removed', { reason: f.message }) : t('room.removedNoReason');
         return t('room.msg.error', { message: f?.message || f?.code || '' });
       }
