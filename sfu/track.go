@@ -56,9 +56,14 @@ type pubTrack struct {
 
 	// downs is replaced as a whole (copy on write) under mu, and loaded
 	// without a lock for every packet.
-	downs  atomic.Pointer[[]*downTrack]
-	mu     sync.Mutex
-	closed bool
+	downs atomic.Pointer[[]*downTrack]
+	// fan is the track's fan-out writers, nil until it has more than
+	// fanoutThreshold down-tracks (fanout.go).
+	fan atomic.Pointer[fanout]
+	// nextPart is the fan-out part the next down-track gets. Guarded by mu.
+	nextPart int
+	mu       sync.Mutex
+	closed   bool
 	// withheld: the publisher lost the right to send this kind; no new
 	// down-tracks until it is given back.
 	withheld bool
@@ -137,8 +142,11 @@ func (t *pubTrack) addDown(d *downTrack) bool {
 	old := *t.downs.Load()
 	next := make([]*downTrack, len(old), len(old)+1)
 	copy(next, old)
+	d.part = t.nextPart % fanoutParts
+	t.nextPart++
 	next = append(next, d)
 	t.downs.Store(&next)
+	t.maybeStartFanout(len(next))
 	return true
 }
 

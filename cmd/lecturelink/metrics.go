@@ -26,7 +26,30 @@ func registerSFUMetrics(reg prometheus.Registerer, media *sfu.SFU) {
 		counter("lecturelink_sfu_bytes_forwarded_total", "RTP bytes sent to subscribers.", func(s sfu.Stats) float64 { return float64(s.BytesForwarded) }),
 		counter("lecturelink_sfu_keyframe_requests_total", "Keyframe requests sent to publishers.", func(s sfu.Stats) float64 { return float64(s.KeyframeRequests) }),
 		counter("lecturelink_sfu_nacks_served_total", "Packets retransmitted from the SFU's cache.", func(s sfu.Stats) float64 { return float64(s.NACKsServed) }),
+		forwardDelayCollector{media: media, desc: prometheus.NewDesc("lecturelink_sfu_forward_delay_seconds",
+			"Time from a published packet's arrival to its write to the last subscriber of its fan-out.", nil, nil)},
 	)
+}
+
+// forwardDelayCollector exports the SFU's forwarding-delay histogram, which
+// the SFU keeps in atomic buckets of its own (no Prometheus on the packet
+// path), as a Prometheus histogram when scraped.
+type forwardDelayCollector struct {
+	media *sfu.SFU
+	desc  *prometheus.Desc
+}
+
+func (c forwardDelayCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c forwardDelayCollector) Collect(ch chan<- prometheus.Metric) {
+	d := c.media.Stats().ForwardDelay
+	buckets := make(map[float64]uint64, len(d.BoundsMicros))
+	var cum uint64
+	for i, b := range d.BoundsMicros {
+		cum += d.Counts[i]
+		buckets[float64(b)/1e6] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(c.desc, cum+d.Counts[len(d.BoundsMicros)], float64(d.SumMicros)/1e6, buckets)
 }
 
 // registerOutboxMetrics exposes the attendance outbox. A non-zero pending
