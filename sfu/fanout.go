@@ -27,10 +27,9 @@ const (
 	// 100 µs even for a keyframe burst, less than a goroutine wake-up
 	// costs in scheduling jitter on a busy machine.
 	fanoutThreshold = 32
-	// fanoutParts is the number of parts (the reader's own and one per
-	// writer). More parts than cores only adds scheduling; 4 lets two
-	// cores stay busy while a writer is preempted (docs/performance.md).
-	fanoutParts = 4
+	// maxFanoutWriters bounds Config.FanoutWriters: more writers than
+	// cores only adds wake-ups and contention on the shared socket.
+	maxFanoutWriters = 8
 	// fanoutQueue is each writer's queue of packets, about 0.5 s of a
 	// 1.5 Mbit/s layer: a writer that falls further behind than the
 	// packet cache is long skips packets (NACK repairs them).
@@ -49,17 +48,17 @@ type fanJob struct {
 // fanoutThreshold down-tracks and kept until the track ends (switching back
 // to the direct path could reorder packets still queued).
 type fanout struct {
-	queues [fanoutParts]chan fanJob // index 0 unused: the reader's part
+	queues []chan fanJob // index 0 unused: the reader's part
 }
 
 // maybeStartFanout starts t's writers if its fan-out has grown past the
 // threshold. Called with t.mu held, after the down-track list changed.
 func (t *pubTrack) maybeStartFanout(n int) {
-	if n <= fanoutThreshold || t.fan.Load() != nil || t.closed {
+	if t.parts <= 1 || n <= fanoutThreshold || t.fan.Load() != nil || t.closed {
 		return
 	}
-	f := &fanout{}
-	for i := 1; i < fanoutParts; i++ {
+	f := &fanout{queues: make([]chan fanJob, t.parts)}
+	for i := 1; i < t.parts; i++ {
 		f.queues[i] = make(chan fanJob, fanoutQueue)
 		go t.fanWriter(i, f.queues[i])
 	}
@@ -70,16 +69,16 @@ func (t *pubTrack) maybeStartFanout(n int) {
 // writes the reader's own part. It returns the packets the reader wrote.
 func (t *pubTrack) dispatch(f *fanout, downs []*downTrack, l *layer, payload []byte, key bool, now int64) int {
 	seq := l.hdr.SequenceNumber
-	l.fanLeft[int(seq)&(len(l.fanLeft)-1)].Store(fanoutParts)
+	l.fanLeft[int(seq)&(len(l.fanLeft)-1)].Store(int32(len(f.queues)))
 	j := fanJob{l: l, seq: seq, key: key, now: now}
-	for i := 1; i < fanoutParts; i++ {
+	for i := 1; i < len(f.queues); i++ {
 		select {
 		case f.queues[i] <- j:
 		case <-t.done:
 			return 0
 		}
 	}
-	n := forward(downs, l, &l.hdr, payload, key, now, 0, fanoutParts, &l.twccBuf)
+	n := forward(downs, l, &l.hdr, payload, key, now, 0, len(f.queues), &l.twccBuf)
 	t.count(n, l.hdr.MarshalSize()+len(payload))
 	l.partDone(seq, now)
 	return n
@@ -99,7 +98,7 @@ func (t *pubTrack) fanWriter(part int, q <-chan fanJob) {
 		case j := <-q:
 			if n, ok := j.l.cache.get(j.seq, buf); ok {
 				if payload, ok := parseForForward(&hdr, buf[:n]); ok {
-					sent := forward(*t.downs.Load(), j.l, &hdr, payload, j.key, j.now, part, fanoutParts, &ext)
+					sent := forward(*t.downs.Load(), j.l, &hdr, payload, j.key, j.now, part, t.parts, &ext)
 					t.count(sent, hdr.MarshalSize()+len(payload))
 				}
 			}

@@ -38,12 +38,16 @@ func (w *seqWriter) snapshot() []uint16 {
 	return append([]uint16(nil), w.seqs...)
 }
 
+// testFanoutParts is the split the fan-out tests use.
+const testFanoutParts = 4
+
 // fanTrack is benchTrack with its down-tracks added through addDown, so a
 // track with more than fanoutThreshold of them starts its writers. The
 // writers end with the test.
 func fanTrack(t testing.TB, n int, w func(i int) webrtc.TrackLocalWriter) (*pubTrack, *layer) {
 	t.Helper()
 	tr, l := benchTrack(0)
+	tr.parts = testFanoutParts
 	for i := range n {
 		d := newDownTrack(tr)
 		d.bound.Store(&binding{ssrc: uint32(1000 + i), pt: 96, w: w(i)})
@@ -73,8 +77,8 @@ func TestFanoutWritersKeepOrder(t *testing.T) {
 	for _, d := range *tr.downs.Load() {
 		parts[d.part]++
 	}
-	if len(parts) != fanoutParts {
-		t.Errorf("down-tracks spread over %d parts, want %d", len(parts), fanoutParts)
+	if len(parts) != testFanoutParts {
+		t.Errorf("down-tracks spread over %d parts, want %d", len(parts), testFanoutParts)
 	}
 	before := tr.st.delay.snapshot().Count()
 	pkt := benchPacket(0, false)

@@ -104,6 +104,11 @@ type Config struct {
 	UDPMuxPort       uint16
 	UDPBatchSize     int
 	UDPBatchInterval time.Duration
+	// FanoutWriters is the number of writer goroutines that share the
+	// fan-out of a track with more than 32 subscribers with the track's
+	// reader (0: none, the reader writes every subscriber; at most 8).
+	// See docs/sfu.md, "Fan-out writers", for when they help.
+	FanoutWriters int
 	// UDPPortMin/Max bound the ephemeral UDP ports (0,0 = any) when
 	// UDPMux is off.
 	UDPPortMin, UDPPortMax uint16

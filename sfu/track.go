@@ -60,7 +60,10 @@ type pubTrack struct {
 	// fan is the track's fan-out writers, nil until it has more than
 	// fanoutThreshold down-tracks (fanout.go).
 	fan atomic.Pointer[fanout]
-	// nextPart is the fan-out part the next down-track gets. Guarded by mu.
+	// parts is the number of parts a large fan-out is split into
+	// (Config.FanoutWriters + 1; 0 or 1: never split). nextPart is the
+	// part the next down-track gets, guarded by mu.
+	parts    int
 	nextPart int
 	mu       sync.Mutex
 	closed   bool
@@ -86,6 +89,7 @@ func newPubTrack(p *Peer, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiv
 		pub:       p,
 		receiver:  receiver,
 		st:        p.sfu.st,
+		parts:     min(max(p.sfu.cfg.FanoutWriters, 0), maxFanoutWriters) + 1,
 		done:      make(chan struct{}),
 	}
 	empty := []*downTrack{}
@@ -142,8 +146,10 @@ func (t *pubTrack) addDown(d *downTrack) bool {
 	old := *t.downs.Load()
 	next := make([]*downTrack, len(old), len(old)+1)
 	copy(next, old)
-	d.part = t.nextPart % fanoutParts
-	t.nextPart++
+	if t.parts > 1 {
+		d.part = t.nextPart % t.parts
+		t.nextPart++
+	}
 	next = append(next, d)
 	t.downs.Store(&next)
 	t.maybeStartFanout(len(next))

@@ -23,6 +23,7 @@ func TestUDPPortFlags(t *testing.T) {
 		{args: []string{"-udp-port", "40000", "-udp-ports", "40000-40099"}, wantErr: "exclude each other"},
 		{args: []string{"-udp-port", "70000"}, wantErr: "want a port number"},
 		{args: []string{"-udp-port", "-2"}, wantErr: "want a port number"},
+		{args: []string{"-fanout-writers", "9"}, wantErr: "want 0 to 8"},
 		{env: map[string]string{"LECTURELINK_UDP_PORT": "x"}, wantErr: "LECTURELINK_UDP_PORT"},
 	} {
 		c, err := parseConfig(tc.args, env(tc.env))

@@ -73,6 +73,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		IncludeLoopback: cfg.ICELoopback,
 		UDPMux:          cfg.UDPPort >= 0,
 		UDPMuxPort:      uint16(max(cfg.UDPPort, 0)),
+		FanoutWriters:   cfg.FanoutWriters,
 		UDPPortMin:      cfg.UDPPortMin,
 		UDPPortMax:      cfg.UDPPortMax,
 		NAT1To1IPs:      cfg.PublicIPs,
