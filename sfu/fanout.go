@@ -20,7 +20,8 @@ import (
 // nothing: a job is a small value on a buffered channel, and each writer
 // reads the packet back from the layer's packet cache (which keeps ~3 s) by
 // sequence number into its own buffer. Small lectures keep the direct path:
-// no goroutine hop.
+// no goroutine hop. Off by default: on two cores the writers made the delay
+// worse (docs/sfu.md, "Fan-out writers").
 const (
 	// fanoutThreshold is the number of down-tracks above which a track
 	// starts its writers. Below it the whole fan-out takes well under

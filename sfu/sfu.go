@@ -11,9 +11,9 @@
 //
 // Per published track one goroutine reads packets into a reused buffer,
 // stores them in the track's packet cache and writes them to each
-// subscriber's down-track, rewriting SSRC and payload type in place (above
-// 32 subscribers, sharing the writing with a few writer goroutines; see
-// fanout.go). With Config.UDPMux every connection's packets leave through one
+// subscriber's down-track, rewriting SSRC and payload type in place (with
+// Config.FanoutWriters, above 32 subscribers, sharing the writing with a
+// few writer goroutines; see fanout.go). With Config.UDPMux every connection's packets leave through one
 // UDP socket in sendmmsg batches (udpmux.go). The down-track list is an immutable slice behind an atomic pointer, so this
 // path takes no lock and allocates nothing. Each down-track has a goroutine
 // reading the subscriber's RTCP: NACKs are answered from the cache, PLI and
