@@ -24,7 +24,10 @@ type downTrack struct {
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
 	src          *pubTrack
-	log          *slog.Logger // the subscriber's; nil in benchmarks
+	// part is the down-track's part of a split fan-out (fanout.go), set
+	// before it is added to the track's list.
+	part int
+	log  *slog.Logger // the subscriber's; nil in benchmarks
 
 	// bound is nil until pion binds the track to the subscriber's transport
 	// (after the subscriber's answer) and again after Unbind. The forwarding

@@ -182,7 +182,11 @@ func (d *downTrack) setLayer(l int32) {
 // ignored: a subscriber whose transport is gone is removed by its own close
 // path, and a lost packet is what NACK is for. It returns the number of
 // packets written.
-func forward(downs []*downTrack, l *layer, hdr *rtp.Header, payload []byte, key bool, now int64) int {
+//
+// With parts > 1 only the down-tracks of the given part of the fan-out are
+// written (fanout.go); ext is scratch for the transport-cc extension,
+// owned by the calling goroutine.
+func forward(downs []*downTrack, l *layer, hdr *rtp.Header, payload []byte, key bool, now int64, part, parts int, ext *[2]byte) int {
 	seq, ts := hdr.SequenceNumber, hdr.Timestamp
 	idx := int32(l.idx)
 	n := 0
@@ -195,6 +199,9 @@ func forward(downs []*downTrack, l *layer, hdr *rtp.Header, payload []byte, key 
 	// has no extension but the one stamped.
 	ccSize := 12 + 4*len(hdr.CSRC) + twccExtBytes + len(payload)
 	for _, d := range downs {
+		if parts > 1 && d.part != part {
+			continue
+		}
 		b := d.bound.Load()
 		if b == nil {
 			continue
@@ -217,7 +224,7 @@ func forward(downs []*downTrack, l *layer, hdr *rtp.Header, payload []byte, key 
 			d.padBefore(b, hdr.Timestamp, now)
 		}
 		if b.twccID != 0 && d.cc != nil {
-			setTWCC(hdr, b.twccID, d.cc.stamp(ccSize, ccNow), l.twccBuf[:])
+			setTWCC(hdr, b.twccID, d.cc.stamp(ccSize, ccNow), ext[:])
 		}
 		if _, err := b.w.WriteRTP(hdr, payload); err == nil {
 			n++

@@ -40,6 +40,9 @@ type layer struct {
 	// twccBuf holds the transport-cc extension payload while forward
 	// writes one subscriber's copy (reader goroutine only).
 	twccBuf [2]byte
+	// fanLeft counts, per packet (by sequence number), the parts of a
+	// split fan-out not yet written (fanout.go).
+	fanLeft [fanLeftSize]atomic.Int32
 }
 
 // ridRank orders the RID names browsers and the usual client libraries use,
@@ -132,10 +135,15 @@ func (l *layer) handlePacket(pkt []byte, now int64) {
 			l.res.Store(uint32(w)<<16 | uint32(h))
 		}
 	}
-	n := forward(*t.downs.Load(), l, &l.hdr, payload, key, now)
+	downs := *t.downs.Load()
+	if f := t.fan.Load(); f != nil {
+		t.dispatch(f, downs, l, payload, key, now)
+		return
+	}
+	n := forward(downs, l, &l.hdr, payload, key, now, 0, 1, &l.twccBuf)
 	if n > 0 {
-		t.st.packetsForwarded.Add(uint64(n))
-		t.st.bytesForwarded.Add(uint64(n * (l.hdr.MarshalSize() + len(payload))))
+		t.count(n, l.hdr.MarshalSize()+len(payload))
+		t.st.delay.record(time.Now().UnixNano() - now)
 	}
 }
 

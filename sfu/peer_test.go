@@ -25,6 +25,7 @@ func newTestSFU(t testing.TB, kf time.Duration) *SFU {
 	t.Helper()
 	s, err := New(Config{
 		IncludeLoopback:  true,
+		UDPMux:           true,
 		NetworkTypes:     []webrtc.NetworkType{webrtc.NetworkTypeUDP4},
 		InterfaceFilter:  func(name string) bool { return name == "lo" },
 		KeyframeInterval: kf,

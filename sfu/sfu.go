@@ -11,8 +11,10 @@
 //
 // Per published track one goroutine reads packets into a reused buffer,
 // stores them in the track's packet cache and writes them to each
-// subscriber's down-track, rewriting SSRC and payload type in place. The
-// down-track list is an immutable slice behind an atomic pointer, so this
+// subscriber's down-track, rewriting SSRC and payload type in place (with
+// Config.FanoutWriters, above 32 subscribers, sharing the writing with a
+// few writer goroutines; see fanout.go). With Config.UDPMux every connection's packets leave through one
+// UDP socket in sendmmsg batches (udpmux.go). The down-track list is an immutable slice behind an atomic pointer, so this
 // path takes no lock and allocates nothing. Each down-track has a goroutine
 // reading the subscriber's RTCP: NACKs are answered from the cache, PLI and
 // FIR become keyframe requests, throttled per track. See docs/sfu.md.
@@ -26,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -91,7 +94,23 @@ type Config struct {
 	ICEServers []webrtc.ICEServer
 	// IncludeLoopback gathers candidates on loopback (tests, single-machine demos).
 	IncludeLoopback bool
-	// UDPPortMin/Max bound the ephemeral UDP ports (0,0 = any).
+	// UDPMux serves ICE for every peer connection on one UDP socket, on
+	// UDPMuxPort (0: any free port) of every IPv4 address, with writes
+	// batched (sendmmsg) every UDPBatchInterval or UDPBatchSize packets
+	// (0: 500 µs and 64). Without it each peer connection gathers its own
+	// ephemeral ports, bounded by UDPPortMin/Max, and writes each packet
+	// with its own sendto. See docs/sfu.md, "One UDP socket".
+	UDPMux           bool
+	UDPMuxPort       uint16
+	UDPBatchSize     int
+	UDPBatchInterval time.Duration
+	// FanoutWriters is the number of writer goroutines that share the
+	// fan-out of a track with more than 32 subscribers with the track's
+	// reader (0: none, the reader writes every subscriber; at most 8).
+	// See docs/sfu.md, "Fan-out writers", for when they help.
+	FanoutWriters int
+	// UDPPortMin/Max bound the ephemeral UDP ports (0,0 = any) when
+	// UDPMux is off.
 	UDPPortMin, UDPPortMax uint16
 	// NAT1To1IPs are public addresses to advertise when behind 1:1 NAT.
 	NAT1To1IPs []string
@@ -153,6 +172,7 @@ type Stats struct {
 	NACKsReceived uint64
 	PLIsReceived  uint64
 	LayerSwitches uint64
+	ForwardDelay  ForwardDelay
 }
 
 // counters are the SFU-wide statistics, updated atomically from the media
@@ -168,6 +188,7 @@ type counters struct {
 	nacksReceived    atomic.Uint64
 	plisReceived     atomic.Uint64
 	layerSwitches    atomic.Uint64
+	delay            delayHist
 }
 
 // SFU is the media server: a set of rooms.
@@ -180,6 +201,8 @@ type SFU struct {
 	// writers RTX is written to (rtx.go).
 	taps *rtcpTaps
 	raws *rawWriters
+	// mux is the shared UDP socket (Config.UDPMux); nil without it.
+	mux *udpMux
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -201,8 +224,18 @@ func New(cfg Config) (*SFU, error) {
 		cfg.KeyframeInterval = 500 * time.Millisecond
 	}
 	taps, raws := &rtcpTaps{}, &rawWriters{}
-	api, err := newAPI(cfg, taps, raws)
+	var mux *udpMux
+	if cfg.UDPMux {
+		var err error
+		if mux, err = newUDPMux(cfg); err != nil {
+			return nil, err
+		}
+	}
+	api, err := newAPI(cfg, taps, raws, mux)
 	if err != nil {
+		if mux != nil {
+			_ = mux.Close()
+		}
 		return nil, err
 	}
 	return &SFU{
@@ -211,6 +244,7 @@ func New(cfg Config) (*SFU, error) {
 		api:   api,
 		taps:  taps,
 		raws:  raws,
+		mux:   mux,
 		st:    &counters{},
 		rooms: make(map[string]*Room),
 	}, nil
@@ -232,7 +266,13 @@ func New(cfg Config) (*SFU, error) {
 // HeaderExtensionInterceptor, which allocates per packet. taps gives the
 // estimator the feedback pion would drop, raws the SRTP writers that keep
 // RTX out of the sender reports (rtx.go).
-func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters) (*webrtc.API, error) {
+//
+// SRTP protection profiles are listed explicitly, AES-GCM first: with AES-NI
+// and carry-less multiply it encrypts and authenticates in one pass, cheaper
+// per packet than AES-CM with a separate HMAC-SHA1, and browsers offer it.
+// pion's default order prefers AES-256-GCM; AES-128-GCM is ample for live
+// media and does fewer rounds, so it comes first.
+func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("sfu: register codecs: %w", err)
@@ -263,7 +303,10 @@ func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}, BufferFactory: taps.factory}
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	if mux != nil {
+		se.SetICEUDPMux(mux.mux)
+	} else if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
 			return nil, fmt.Errorf("sfu: udp port range: %w", err)
 		}
@@ -334,6 +377,7 @@ func (s *SFU) Stats() Stats {
 		NACKsReceived:    s.st.nacksReceived.Load(),
 		PLIsReceived:     s.st.plisReceived.Load(),
 		LayerSwitches:    s.st.layerSwitches.Load(),
+		ForwardDelay:     s.st.delay.snapshot(),
 	}
 	for _, r := range rooms {
 		r.mu.Lock()
@@ -360,5 +404,17 @@ func (s *SFU) Close() error {
 		r.close()
 	}
 	s.wg.Wait()
+	if s.mux != nil {
+		return s.mux.Close()
+	}
 	return nil
+}
+
+// UDPPort is the port of the shared UDP socket (Config.UDPMux), or 0
+// without one.
+func (s *SFU) UDPPort() int {
+	if s.mux == nil {
+		return 0
+	}
+	return s.mux.Port()
 }

@@ -56,9 +56,17 @@ type pubTrack struct {
 
 	// downs is replaced as a whole (copy on write) under mu, and loaded
 	// without a lock for every packet.
-	downs  atomic.Pointer[[]*downTrack]
-	mu     sync.Mutex
-	closed bool
+	downs atomic.Pointer[[]*downTrack]
+	// fan is the track's fan-out writers, nil until it has more than
+	// fanoutThreshold down-tracks (fanout.go).
+	fan atomic.Pointer[fanout]
+	// parts is the number of parts a large fan-out is split into
+	// (Config.FanoutWriters + 1; 0 or 1: never split). nextPart is the
+	// part the next down-track gets, guarded by mu.
+	parts    int
+	nextPart int
+	mu       sync.Mutex
+	closed   bool
 	// withheld: the publisher lost the right to send this kind; no new
 	// down-tracks until it is given back.
 	withheld bool
@@ -81,6 +89,7 @@ func newPubTrack(p *Peer, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiv
 		pub:       p,
 		receiver:  receiver,
 		st:        p.sfu.st,
+		parts:     min(max(p.sfu.cfg.FanoutWriters, 0), maxFanoutWriters) + 1,
 		done:      make(chan struct{}),
 	}
 	empty := []*downTrack{}
@@ -137,8 +146,13 @@ func (t *pubTrack) addDown(d *downTrack) bool {
 	old := *t.downs.Load()
 	next := make([]*downTrack, len(old), len(old)+1)
 	copy(next, old)
+	if t.parts > 1 {
+		d.part = t.nextPart % t.parts
+		t.nextPart++
+	}
 	next = append(next, d)
 	t.downs.Store(&next)
+	t.maybeStartFanout(len(next))
 	return true
 }
 

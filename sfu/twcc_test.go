@@ -140,7 +140,7 @@ func BenchmarkForwardTWCC(b *testing.B) {
 			for b.Loop() {
 				hdr.SequenceNumber++
 				now += int64(time.Millisecond)
-				if forward(downs, l, &hdr, payload, false, now) != n {
+				if forward(downs, l, &hdr, payload, false, now, 0, 1, &l.twccBuf) != n {
 					b.Fatal("short forward")
 				}
 			}

@@ -13,12 +13,17 @@ import (
 // config is everything the server reads from flags and the environment.
 // A flag wins over its environment variable, which wins over the default.
 type config struct {
-	Addr           string
-	RedisURL       string
-	MetricsAddr    string
-	TLSCert        string
-	TLSKey         string
-	PublicIPs      []string
+	Addr        string
+	RedisURL    string
+	MetricsAddr string
+	TLSCert     string
+	TLSKey      string
+	PublicIPs   []string
+	// UDPPort is the one UDP port all media uses (0: any free port); -1
+	// gives each connection its own ports, within UDPPortMin/Max.
+	UDPPort int
+	// FanoutWriters: writer goroutines per large track (sfu.Config).
+	FanoutWriters  int
 	UDPPortMin     uint16
 	UDPPortMax     uint16
 	ICELoopback    bool
@@ -63,6 +68,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.TLSCert, "tls-cert", env("LECTURELINK_TLS_CERT", ""), "TLS certificate file; with -tls-key serves HTTPS (env LECTURELINK_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("LECTURELINK_TLS_KEY", ""), "TLS key file (env LECTURELINK_TLS_KEY)")
 	fs.StringVar(&publicIPs, "public-ip", env("LECTURELINK_PUBLIC_IP", ""), "comma-separated public IPs to advertise for media behind 1:1 NAT (env LECTURELINK_PUBLIC_IP)")
+	fs.IntVar(&c.UDPPort, "udp-port", 0, "the one UDP port all media uses, for every connection (0: any free port; -1: a port per connection, see -udp-ports) (env LECTURELINK_UDP_PORT)")
+	fs.IntVar(&c.FanoutWriters, "fanout-writers", 0, "writer goroutines that share the fan-out of a track with more than 32 subscribers (0: none; up to 8; helps on machines with cores to spare)")
 	fs.StringVar(&ups, "udp-ports", env("LECTURELINK_UDP_PORTS", ""), "UDP port range for media, e.g. 40000-40199; empty uses any (env LECTURELINK_UDP_PORTS)")
 	fs.BoolVar(&c.ICELoopback, "ice-loopback", env("LECTURELINK_ICE_LOOPBACK", "false") == "true", "also offer loopback media candidates (tests, single-machine demos) (env LECTURELINK_ICE_LOOPBACK=true)")
 	fs.StringVar(&origins, "allowed-origins", env("LECTURELINK_ALLOWED_ORIGINS", ""), "comma-separated extra origins allowed to use the API and WebSocket (env LECTURELINK_ALLOWED_ORIGINS)")
@@ -78,6 +85,21 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.MaxMediaPeers, "max-media-peers", envInt(getenv, "LECTURELINK_MAX_MEDIA_PEERS"), "refuse newcomers with server_busy when the server holds this many participants across all lectures (lecturers and admins still get into their own); 0 = unlimited (env LECTURELINK_MAX_MEDIA_PEERS)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	udpPortSet := false
+	fs.Visit(func(f *flag.Flag) { udpPortSet = udpPortSet || f.Name == "udp-port" })
+	if v := getenv("LECTURELINK_UDP_PORT"); v != "" && !udpPortSet {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return config{}, fmt.Errorf("LECTURELINK_UDP_PORT %q: want a port number, 0 or -1", v)
+		}
+		c.UDPPort, udpPortSet = p, true
+	}
+	if c.FanoutWriters < 0 || c.FanoutWriters > 8 {
+		return config{}, fmt.Errorf("-fanout-writers %d: want 0 to 8", c.FanoutWriters)
+	}
+	if c.UDPPort < -1 || c.UDPPort > 65535 {
+		return config{}, fmt.Errorf("-udp-port %d: want a port number, 0 (any free port) or -1 (a port per connection)", c.UDPPort)
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -105,6 +127,12 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("-udp-ports %q: want LOW-HIGH, e.g. 40000-40199", ups)
 		}
 		c.UDPPortMin, c.UDPPortMax = uint16(a), uint16(b)
+		// A port range means a port per connection, unless a single
+		// port was asked for too, which contradicts it.
+		if udpPortSet && c.UDPPort != -1 {
+			return config{}, errors.New("-udp-port and -udp-ports exclude each other: one shared port, or a range of ports per connection")
+		}
+		c.UDPPort = -1
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return config{}, errors.New("-tls-cert and -tls-key go together")

@@ -73,6 +73,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	media, err := sfu.New(sfu.Config{
 		Logger:          log.With("component", "sfu"),
 		IncludeLoopback: cfg.ICELoopback,
+		UDPMux:          cfg.UDPPort >= 0,
+		UDPMuxPort:      uint16(max(cfg.UDPPort, 0)),
+		FanoutWriters:   cfg.FanoutWriters,
 		UDPPortMin:      cfg.UDPPortMin,
 		UDPPortMax:      cfg.UDPPortMax,
 		NAT1To1IPs:      cfg.PublicIPs,
@@ -82,6 +85,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		return fmt.Errorf("starting media server: %w", err)
 	}
 	defer media.Close()
+	if p := media.UDPPort(); p != 0 {
+		log.Info("media on one UDP port", "port", p)
+	}
 
 	registerSFUMetrics(reg, media)
 

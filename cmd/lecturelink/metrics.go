@@ -9,7 +9,29 @@ import (
 // registerSFUMetrics exposes the SFU's counters; they are read when scraped,
 // so the media path itself never touches Prometheus.
 func registerSFUMetrics(reg prometheus.Registerer, media *sfu.SFU) {
-	reg.MustRegister(newSFUCollector(media))
+	reg.MustRegister(newSFUCollector(media), forwardDelayCollector{media: media, desc: prometheus.NewDesc("lecturelink_sfu_forward_delay_seconds",
+		"Time from a published packet's arrival to its write to the last subscriber of its fan-out.", nil, nil)})
+}
+
+// forwardDelayCollector exports the SFU's forwarding-delay histogram, which
+// the SFU keeps in atomic buckets of its own (no Prometheus on the packet
+// path), as a Prometheus histogram when scraped.
+type forwardDelayCollector struct {
+	media *sfu.SFU
+	desc  *prometheus.Desc
+}
+
+func (c forwardDelayCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c forwardDelayCollector) Collect(ch chan<- prometheus.Metric) {
+	d := c.media.Stats().ForwardDelay
+	buckets := make(map[float64]uint64, len(d.BoundsMicros))
+	var cum uint64
+	for i, b := range d.BoundsMicros {
+		cum += d.Counts[i]
+		buckets[float64(b)/1e6] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(c.desc, cum+d.Counts[len(d.BoundsMicros)], float64(d.SumMicros)/1e6, buckets)
 }
 
 // sfuCollector reads sfu.Stats, the per-site snapshot and the subscribers'

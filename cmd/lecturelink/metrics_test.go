@@ -12,6 +12,8 @@ import (
 	"github.com/bomca/lecturelink/internal/loadgen"
 	"github.com/bomca/lecturelink/internal/redistest"
 	"github.com/bomca/lecturelink/schedule"
+	"github.com/bomca/lecturelink/sfu"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -208,4 +210,33 @@ func TestMetrics(t *testing.T) {
 	if v, _ := value(fams, "lecturelink_seats_used"); v != 0 {
 		t.Errorf("seats used after the run: %v, want 0", v)
 	}
+}
+
+// The SFU's forwarding-delay histogram is exported with its buckets in
+// seconds.
+func TestForwardDelayMetric(t *testing.T) {
+	media, err := sfu.New(sfu.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Close()
+	reg := prometheus.NewRegistry()
+	registerSFUMetrics(reg, media)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "lecturelink_sfu_forward_delay_seconds" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		b := h.GetBucket()
+		want := len(media.Stats().ForwardDelay.BoundsMicros)
+		if len(b) != want || b[0].GetUpperBound() != 50e-6 || b[len(b)-1].GetUpperBound() != 0.1 || h.GetSampleCount() != 0 {
+			t.Errorf("histogram = %v, want %d empty buckets from 50 µs to 100 ms", h, want)
+		}
+		return
+	}
+	t.Fatal("lecturelink_sfu_forward_delay_seconds not exported")
 }
