@@ -165,8 +165,17 @@ func TestMetrics(t *testing.T) {
 	}
 
 	// Afterwards: what was counted. The lecture stays live, its
-	// participants gone.
-	fams = scrape(t, base)
+	// participants gone. The tool returns once the server has echoed its
+	// close frames; the server records each leave just after, so wait for
+	// the last one.
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		fams = scrape(t, base)
+		p, _ := value(fams, "lecturelink_participants")
+		seats, _ := value(fams, "lecturelink_seats_used")
+		if p == 0 && seats == 0 || time.Now().After(end) {
+			break
+		}
+	}
 	in, _ := value(fams, "lecturelink_sfu_packets_in_total")
 	out, _ := value(fams, "lecturelink_sfu_packets_forwarded_total")
 	bytes, _ := value(fams, "lecturelink_sfu_bytes_forwarded_total")
