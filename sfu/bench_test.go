@@ -87,10 +87,13 @@ func BenchmarkHandlePacket(b *testing.B) {
 }
 
 // BenchmarkForward is the fan-out loop alone.
-func BenchmarkForward(b *testing.B) {
+func BenchmarkForward(b *testing.B) { benchForward(b, benchTrack) }
+
+// benchForward runs the fan-out loop over the down-tracks mk builds.
+func benchForward(b *testing.B, mk func(n int) (*pubTrack, *layer)) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
-			t, l := benchTrack(n)
+			t, l := mk(n)
 			pkt := benchPacket(1, false)
 			var hdr rtp.Header
 			payload, ok := parseForForward(&hdr, pkt)

@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/bomca/lecturelink/internal/netem"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -20,32 +17,9 @@ import (
 // behave as browsers do: they send transport-wide CC feedback and NACKs,
 // and accept RTX.
 
-// newCCClientAPI is a subscriber's API with pion's TWCC feedback sender
-// and NACK generator (a browser's receive side), default codecs (so RTX is
-// accepted) and no SRTP replay protection (see newClientAPI).
-func newCCClientAPI(t testing.TB) *webrtc.API {
-	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	reg := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.Add(gen)
-	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.DisableSRTPReplayProtection(true)
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg))
-}
+// newCCClientAPI is newNACKClientAPI with pion's TWCC feedback sender as
+// well: a browser's receive side.
+func newCCClientAPI(t testing.TB) *webrtc.API { return newBrowserLikeAPI(t, true) }
 
 // watchVideo polls c's video for d: the longest time without a new video
 // packet (the test publisher sends one per frame, every 10 ms) and the

@@ -26,7 +26,12 @@ import (
 
 // newNACKClientAPI is newClientAPI with pion's NACK generator, as a browser
 // subscriber has.
-func newNACKClientAPI(t testing.TB) *webrtc.API {
+func newNACKClientAPI(t testing.TB) *webrtc.API { return newBrowserLikeAPI(t, false) }
+
+// newBrowserLikeAPI is a subscriber's API with default codecs (so RTX is
+// accepted), pion's NACK generator and, if twcc, its TWCC feedback sender,
+// on loopback with no SRTP replay protection (see newClientAPI).
+func newBrowserLikeAPI(t testing.TB, twcc bool) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -38,6 +43,11 @@ func newNACKClientAPI(t testing.TB) *webrtc.API {
 		t.Fatal(err)
 	}
 	reg.Add(gen)
+	if twcc {
+		if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+			t.Fatal(err)
+		}
+	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})

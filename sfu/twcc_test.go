@@ -7,7 +7,6 @@ import (
 
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 )
 
 func TestSendHistory(t *testing.T) {
@@ -124,29 +123,7 @@ func benchTrackTWCC(n int) (*pubTrack, *layer) {
 
 // BenchmarkForwardTWCC is BenchmarkForward with every packet stamped with
 // the subscriber's transport-wide sequence number and recorded.
-func BenchmarkForwardTWCC(b *testing.B) {
-	for _, n := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
-			t, l := benchTrackTWCC(n)
-			pkt := benchPacket(1, false)
-			var hdr rtp.Header
-			payload, ok := parseForForward(&hdr, pkt)
-			if !ok {
-				b.Fatal("parse")
-			}
-			downs := *t.downs.Load()
-			b.ReportAllocs()
-			var now int64
-			for b.Loop() {
-				hdr.SequenceNumber++
-				now += int64(time.Millisecond)
-				if forward(downs, l, &hdr, payload, false, now, 0, 1, &l.twccBuf) != n {
-					b.Fatal("short forward")
-				}
-			}
-		})
-	}
-}
+func BenchmarkForwardTWCC(b *testing.B) { benchForward(b, benchTrackTWCC) }
 
 // BenchmarkHandlePacketTWCC is BenchmarkHandlePacket with stamping.
 func BenchmarkHandlePacketTWCC(b *testing.B) {
