@@ -100,35 +100,7 @@ func (c *testClient) publishSimulcast(ctx context.Context, rids []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*webrtc.RTPSender{vs, as} {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := s.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-	}
-	c.pub.OnICECandidate(func(ic *webrtc.ICECandidate) {
-		if ic == nil {
-			return
-		}
-		init := ic.ToJSON()
-		_ = c.peer.AddCandidate(TransportPub, &init)
-	})
-	offer, err := c.pub.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.pub.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.peer.HandleOffer(ctx, TransportPub, offer.SDP); err != nil {
-		t.Fatalf("HandleOffer: %v", err)
-	}
+	c.offerPub(ctx, t, vs, as)
 	c.stopSend = make(chan struct{})
 	c.wg.Add(1)
 	go func() {
@@ -427,4 +399,39 @@ func TestAutoFollowsREMB(t *testing.T) {
 		t.Errorf("climb skipped h: %v", got)
 	}
 	checkContinuous(t, "student", student.received(webrtc.RTPCodecTypeVideo))
+}
+
+// offerPub drains the RTCP of senders (so pion's interceptors see it) and
+// offers c's pub connection to the SFU, trickling its candidates.
+func (c *testClient) offerPub(ctx context.Context, t testing.TB, senders ...*webrtc.RTPSender) {
+	t.Helper()
+	for _, s := range senders {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := s.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	c.pub.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		init := ic.ToJSON()
+		_ = c.peer.AddCandidate(TransportPub, &init)
+	})
+	offer, err := c.pub.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.pub.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.peer.HandleOffer(ctx, TransportPub, offer.SDP); err != nil {
+		t.Fatalf("HandleOffer: %v", err)
+	}
 }

@@ -144,35 +144,7 @@ func (c *testClient) publishWith(ctx context.Context, spec pubSpec) {
 		}
 		senders = append(senders, vs)
 	}
-	for _, s := range senders {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := s.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-	}
-	c.pub.OnICECandidate(func(ic *webrtc.ICECandidate) {
-		if ic == nil {
-			return
-		}
-		init := ic.ToJSON()
-		_ = c.peer.AddCandidate(TransportPub, &init)
-	})
-	offer, err := c.pub.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.pub.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.peer.HandleOffer(ctx, TransportPub, offer.SDP); err != nil {
-		t.Fatalf("HandleOffer: %v", err)
-	}
+	c.offerPub(ctx, t, senders...)
 	extID := func(s *webrtc.RTPSender, uri string) uint8 {
 		for _, e := range s.GetParameters().HeaderExtensions {
 			if e.URI == uri {
