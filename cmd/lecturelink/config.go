@@ -16,6 +16,9 @@ type config struct {
 	Addr        string
 	RedisURL    string
 	MetricsAddr string
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there;
+	// it must stay on a private address.
+	DebugAddr string
 	TLSCert     string
 	TLSKey      string
 	PublicIPs   []string
@@ -65,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.Addr, "addr", env("LECTURELINK_ADDR", "localhost:8080"), "HTTP listen address host:port (env LECTURELINK_ADDR)")
 	fs.StringVar(&c.RedisURL, "redis", env("REDIS_URL", ""), "Redis URL: redis://host:port/db, rediss:// for TLS, ?master_name=NAME for Sentinel, ?addr=host:port&addr=... for Cluster; empty runs an in-memory demo store (env REDIS_URL)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("LECTURELINK_METRICS_ADDR", ""), "separate listen address for /metrics; empty serves it on -addr (env LECTURELINK_METRICS_ADDR)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("LECTURELINK_DEBUG_ADDR", ""), "listen address for Go's profiler at /debug/pprof/, e.g. 127.0.0.1:6060; keep it private; empty: off (env LECTURELINK_DEBUG_ADDR)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("LECTURELINK_TLS_CERT", ""), "TLS certificate file; with -tls-key serves HTTPS (env LECTURELINK_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("LECTURELINK_TLS_KEY", ""), "TLS key file (env LECTURELINK_TLS_KEY)")
 	fs.StringVar(&publicIPs, "public-ip", env("LECTURELINK_PUBLIC_IP", ""), "comma-separated public IPs to advertise for media behind 1:1 NAT (env LECTURELINK_PUBLIC_IP)")

@@ -163,7 +163,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if cfg.TLSCert != "" {
 			errc <- hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
@@ -177,6 +177,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		mm.Handle("GET /metrics", metrics)
 		ms = &http.Server{Addr: cfg.MetricsAddr, Handler: mm, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- ms.ListenAndServe() }()
+	}
+	var ds *http.Server
+	if cfg.DebugAddr != "" {
+		ds = &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- ds.ListenAndServe() }()
+		log.Info("profiler listening", "addr", cfg.DebugAddr)
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
@@ -203,6 +209,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	if ms != nil {
 		ms.Shutdown(sctx)
+	}
+	if ds != nil {
+		ds.Shutdown(sctx)
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("disconnecting clients", "err", err)
