@@ -19,9 +19,9 @@ type config struct {
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there;
 	// it must stay on a private address.
 	DebugAddr string
-	TLSCert     string
-	TLSKey      string
-	PublicIPs   []string
+	TLSCert   string
+	TLSKey    string
+	PublicIPs []string
 	// UDPPort is the one UDP port all media uses (0: any free port); -1
 	// gives each connection its own ports, within UDPPortMin/Max.
 	UDPPort int
