@@ -123,13 +123,17 @@ const (
 type pktResult struct {
 	send int64 // sent, µs on the SFU's clock
 	arr  int64 // received, µs on the subscriber's clock; valid if recv
-	size int   // RTP bytes
+	size int32 // RTP bytes
 	recv bool
 }
 
-// bweRing is the capacity of the estimator's result history: bweKeep of
-// packets at a few Mbit/s.
-const bweRing = 2048
+// bweRing is the capacity of the estimator's result history (24 bytes an
+// entry, per subscriber): bweKeep of packets at up to ~680 packets/s, some
+// 6 Mbit/s of video; the windows the estimator judges (bweWindow, and twice
+// that for loss) hold up to 2,000 and 1,000 packets/s. A subscriber
+// receiving more is judged on its newest 1,024 packets, which is still
+// several feedback rounds.
+const bweRing = 1024
 
 // bwe is the estimator state of one subscriber. Not safe for concurrent
 // use; twcc.go serialises it.
@@ -234,9 +238,9 @@ func (b *bwe) statsSpan(from, to, now, minSpan int64) bweStats {
 			continue
 		}
 		st.received++
-		recvBytes += r.size
+		recvBytes += int(r.size)
 		if st.received == 1 || r.arr < firstArr {
-			firstArr, firstSize = r.arr, r.size
+			firstArr, firstSize = r.arr, int(r.size)
 		}
 		if st.received == 1 || r.arr > lastArr {
 			lastArr = r.arr
@@ -361,7 +365,7 @@ func (b *bwe) sendRate() float64 {
 		if r.send < newest-bweWindow {
 			continue
 		}
-		sent += r.size
+		sent += int(r.size)
 		if first < 0 || r.send < first {
 			first = r.send
 		}
@@ -435,7 +439,7 @@ func (b *bwe) judgeProbe(newest, now int64) {
 		if r.send < b.pStart || r.send > b.pEnd {
 			continue
 		}
-		sent += r.size
+		sent += int(r.size)
 		if first < 0 {
 			first = r.send
 		}

@@ -103,7 +103,7 @@ func (s *bweSim) run(rate float64, d int64) {
 
 func (s *bweSim) sendOne(at int64, size int) {
 	arr, ok := s.link.send(at, size)
-	s.pending = append(s.pending, pktResult{send: at, arr: arr + 5_000_000_000, size: size, recv: ok})
+	s.pending = append(s.pending, pktResult{send: at, arr: arr + 5_000_000_000, size: int32(size), recv: ok})
 }
 
 func TestBWEOveruseDecreases(t *testing.T) {

@@ -160,7 +160,9 @@ const maxRTCPErrors = 1000
 // retransmission budget. Malformed RTCP is skipped.
 func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 	buf := make([]byte, 1500)
-	rs := &resender{scratch: make([]byte, cacheSlotSize), budget: newNACKBudget(time.Now())}
+	// The retransmission state (~7 KiB) is made at the first NACK: most
+	// subscribers on a clean path never send one.
+	var rs *resender
 	errs := 0
 	for {
 		n, _, err := sender.Read(buf)
@@ -203,6 +205,9 @@ func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
 				}
 			case *rtcp.TransportLayerNack:
 				now := time.Now()
+				if rs == nil {
+					rs = &resender{scratch: make([]byte, cacheSlotSize), budget: newNACKBudget(now)}
+				}
 				rs.budget.refill(now)
 				rs.now = now
 				// NackPair.Range would take a closure, which escapes:

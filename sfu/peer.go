@@ -124,7 +124,7 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 	p.cc.init(&p.est, p.wantRate, p.startProbe)
 	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
 	var err error
-	if p.sub, err = s.api.NewPeerConnection(cfg); err != nil {
+	if p.sub, err = s.subAPI.NewPeerConnection(cfg); err != nil {
 		return nil, fmt.Errorf("sfu: new sub peer connection: %w", err)
 	}
 	p.watch(p.sub, &p.subT)

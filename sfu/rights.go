@@ -129,7 +129,7 @@ func (p *Peer) pubConnLocked() (*webrtc.PeerConnection, error) {
 	if pc := p.pubPC.Load(); pc != nil {
 		return pc, nil
 	}
-	pc, err := p.sfu.api.NewPeerConnection(webrtc.Configuration{ICEServers: p.sfu.cfg.ICEServers})
+	pc, err := p.sfu.pubAPI.NewPeerConnection(webrtc.Configuration{ICEServers: p.sfu.cfg.ICEServers})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new pub peer connection: %w", err)
 	}

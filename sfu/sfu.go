@@ -32,6 +32,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -195,8 +196,10 @@ type counters struct {
 type SFU struct {
 	cfg Config
 	log *slog.Logger
-	api *webrtc.API
-	st  *counters
+	// pubAPI makes the connections the SFU receives on, subAPI those it
+	// only sends on (newAPIs).
+	pubAPI, subAPI *webrtc.API
+	st             *counters
 	// taps routes subscribers' RTCP for RTX SSRCs, raws holds the SRTP
 	// writers RTX is written to (rtx.go).
 	taps *rtcpTaps
@@ -231,7 +234,7 @@ func New(cfg Config) (*SFU, error) {
 			return nil, err
 		}
 	}
-	api, err := newAPI(cfg, taps, raws, mux)
+	pubAPI, subAPI, err := newAPIs(cfg, taps, raws, mux)
 	if err != nil {
 		if mux != nil {
 			_ = mux.Close()
@@ -239,66 +242,83 @@ func New(cfg Config) (*SFU, error) {
 		return nil, err
 	}
 	return &SFU{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		api:   api,
-		taps:  taps,
-		raws:  raws,
-		mux:   mux,
-		st:    &counters{},
-		rooms: make(map[string]*Room),
+		cfg:    cfg,
+		log:    cfg.Logger,
+		pubAPI: pubAPI,
+		subAPI: subAPI,
+		taps:   taps,
+		raws:   raws,
+		mux:    mux,
+		st:     &counters{},
+		rooms:  make(map[string]*Room),
 	}, nil
 }
 
-// newAPI builds the one webrtc.API all peer connections share.
+// newAPIs builds the two webrtc.APIs every peer connection comes from: pub
+// for the connections the SFU receives media on, sub for those it only
+// sends on. They share the codecs, header extensions and settings and
+// differ in their interceptors, because each interceptor costs goroutines,
+// memory and work per packet on every connection it is built for.
 //
-// Interceptors are chosen for an SFU: pion's NACK responder is left out
-// because it keeps up to 1,024 packet copies per outgoing stream; NACKs are
-// answered from one packetCache per published track instead. The NACK
-// generator asks publishers to retransmit what the SFU lost, RTCP reports
-// keep both sides' statistics and RTT right, and TWCC feedback on received
-// streams lets the lecturer's browser ramp its bitrate up.
+// Both leave out pion's NACK responder, which keeps up to 1,024 packet
+// copies per outgoing stream: NACKs are answered from one packetCache per
+// published track instead. Both keep sender reports, which receivers need
+// for lip sync and RTT, and raws, the SRTP writers that keep RTX out of the
+// sender reports (rtx.go).
+//
+// Only pub has the NACK generator (asking publishers to retransmit what the
+// SFU lost), receiver reports and TWCC feedback on received streams (which
+// lets the lecturer's browser ramp its bitrate up). On a sub connection
+// nothing is received, so those would be a goroutine each and a parse of
+// every RTCP packet for nothing: 3 goroutines less per subscriber.
 //
 // ConfigureTWCCSender also registers the transport-cc header extension and
 // RTCP feedback for audio and video in both directions, which is all the
 // sub connections need to offer them: the SFU stamps its own sequence
 // numbers in the fan-out (twcc.go) instead of pion's
 // HeaderExtensionInterceptor, which allocates per packet. taps gives the
-// estimator the feedback pion would drop, raws the SRTP writers that keep
-// RTX out of the sender reports (rtx.go).
+// estimator the feedback pion would drop.
 //
 // SRTP protection profiles are listed explicitly, AES-GCM first: with AES-NI
 // and carry-less multiply it encrypts and authenticates in one pass, cheaper
 // per packet than AES-CM with a separate HMAC-SHA1, and browsers offer it.
 // pion's default order prefers AES-256-GCM; AES-128-GCM is ample for live
 // media and does fewer rounds, so it comes first.
-func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (*webrtc.API, error) {
+func newAPIs(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (pub, sub *webrtc.API, err error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, fmt.Errorf("sfu: register codecs: %w", err)
+		return nil, nil, fmt.Errorf("sfu: register codecs: %w", err)
 	}
-	reg := &interceptor.Registry{}
-	reg.Add(raws) // first: innermost, next to SRTP
+	pubReg := &interceptor.Registry{}
+	pubReg.Add(raws) // first: innermost, next to SRTP
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
-		return nil, fmt.Errorf("sfu: nack generator: %w", err)
+		return nil, nil, fmt.Errorf("sfu: nack generator: %w", err)
 	}
-	reg.Add(gen)
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
+	pubReg.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(pubReg); err != nil {
+		return nil, nil, fmt.Errorf("sfu: rtcp reports: %w", err)
 	}
 	// Publishers' simulcast encodings are told apart by their RID header
 	// extension.
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
-		return nil, fmt.Errorf("sfu: simulcast extensions: %w", err)
+		return nil, nil, fmt.Errorf("sfu: simulcast extensions: %w", err)
 	}
 	// Publishers' audio levels feed the active speaker detector.
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverDirectionRecvonly); err != nil {
-		return nil, fmt.Errorf("sfu: audio level extension: %w", err)
+		return nil, nil, fmt.Errorf("sfu: audio level extension: %w", err)
 	}
-	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
-		return nil, fmt.Errorf("sfu: twcc: %w", err)
+	if err := webrtc.ConfigureTWCCSender(m, pubReg); err != nil {
+		return nil, nil, fmt.Errorf("sfu: twcc: %w", err)
 	}
+
+	subReg := &interceptor.Registry{}
+	subReg.Add(raws)
+	sr, err := report.NewSenderInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: sender reports: %w", err)
+	}
+	subReg.Add(sr)
 
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}, BufferFactory: taps.factory}
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
@@ -308,7 +328,7 @@ func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (*webrtc.
 		se.SetICEUDPMux(mux.mux)
 	} else if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("sfu: udp port range: %w", err)
+			return nil, nil, fmt.Errorf("sfu: udp port range: %w", err)
 		}
 	}
 	if len(cfg.NAT1To1IPs) > 0 {
@@ -317,7 +337,7 @@ func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (*webrtc.
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			return nil, fmt.Errorf("sfu: nat 1:1 ips: %w", err)
+			return nil, nil, fmt.Errorf("sfu: nat 1:1 ips: %w", err)
 		}
 	}
 	if len(cfg.NetworkTypes) > 0 {
@@ -326,7 +346,9 @@ func newAPI(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (*webrtc.
 	if cfg.InterfaceFilter != nil {
 		se.SetInterfaceFilter(cfg.InterfaceFilter)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)), nil
+	pub = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(pubReg))
+	sub = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(subReg))
+	return pub, sub, nil
 }
 
 // Room returns the room with the given id, creating it if needed. After

@@ -20,9 +20,9 @@ import (
 // Peer.est.bps.
 
 // histSize is the send history of one subscriber: at 1,000 packets/s
-// (several Mbit/s) it covers 4 s, far more than a feedback round trip, in
-// 32 KiB.
-const histSize = 4096
+// (several Mbit/s) it covers 2 s, far more than a feedback round trip
+// (feedback comes every 50-100 ms), in 16 KiB.
+const histSize = 2048
 
 // Send-history entries pack the 16-bit transport sequence number (a tag,
 // so a stale slot is recognised), the size (12 bits) and the send time
@@ -200,7 +200,7 @@ func (c *congestion) handle(fb *rtcp.TransportLayerCC, now time.Time) {
 			}
 		}
 		if at, size, ok := c.sent(seq, nowUs); ok {
-			c.rs = append(c.rs, pktResult{send: at, arr: arr, size: size, recv: recv})
+			c.rs = append(c.rs, pktResult{send: at, arr: arr, size: int32(size), recv: recv})
 		}
 		seq++
 		left--

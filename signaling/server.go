@@ -92,11 +92,15 @@ type Config struct {
 
 // Server is the HTTP and WebSocket front of lecturelink.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics
-	handler http.Handler
-	logins  *loginLimiter
+	cfg Config
+	// wsWriteBuffers lends WebSocket write buffers for the length of a
+	// write, so an idle connection holds none (most are idle most of the
+	// time: a few messages a minute).
+	wsWriteBuffers sync.Pool
+	log            *slog.Logger
+	metrics        *metrics
+	handler        http.Handler
+	logins         *loginLimiter
 	// setSiteBudget is cfg.SFU.SetSiteBudget; tests watch it through this field.
 	setSiteBudget func(site string, bps uint64)
 

@@ -52,6 +52,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	up := websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
+		WriteBufferPool: &s.wsWriteBuffers,
 		// The origin was checked above against the host and the allow-list.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
