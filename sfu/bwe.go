@@ -128,12 +128,13 @@ type pktResult struct {
 }
 
 // bweRing is the capacity of the estimator's result history (24 bytes an
-// entry, per subscriber): bweKeep of packets at up to ~680 packets/s, some
-// 6 Mbit/s of video; the windows the estimator judges (bweWindow, and twice
-// that for loss) hold up to 2,000 and 1,000 packets/s. A subscriber
-// receiving more is judged on its newest 1,024 packets, which is still
-// several feedback rounds.
-const bweRing = 1024
+// entry, per subscriber): bweKeep of packets at up to 512 packets/s, about
+// 4 Mbit/s of video, more than a lecture sends one subscriber (camera,
+// slides and audio come to ~400 packets/s); the windows the estimator
+// judges (bweWindow, and twice that for loss) hold up to 1,536 and 768
+// packets/s. A subscriber receiving more is judged on its newest 768
+// packets, still several feedback rounds.
+const bweRing = 768
 
 // bwe is the estimator state of one subscriber. Not safe for concurrent
 // use; twcc.go serialises it.

@@ -20,9 +20,10 @@ import (
 // Peer.est.bps.
 
 // histSize is the send history of one subscriber: at 1,000 packets/s
-// (several Mbit/s) it covers 2 s, far more than a feedback round trip
-// (feedback comes every 50-100 ms), in 16 KiB.
-const histSize = 2048
+// (8 Mbit/s, twice what a lecture sends one subscriber) it covers 1 s,
+// several times a feedback round trip on a long link (feedback comes every
+// 50-100 ms, plus the RTT), in 8 KiB.
+const histSize = 1024
 
 // Send-history entries pack the 16-bit transport sequence number (a tag,
 // so a stale slot is recognised), the size (12 bits) and the send time
