@@ -33,6 +33,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -321,6 +322,15 @@ func newAPIs(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (pub, su
 	subReg.Add(sr)
 
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}, BufferFactory: taps.factory}
+	// One view of the host's interfaces for every connection: otherwise
+	// each ICE agent enumerates them over netlink when it is made and
+	// keeps its own copy (~7 KiB a connection, and a burst of syscalls
+	// when a lecture fills). The list is read once, at start.
+	nw, err := stdnet.NewNet()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: network interfaces: %w", err)
+	}
+	se.SetNet(fixedNet{nw})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
@@ -440,3 +450,8 @@ func (s *SFU) UDPPort() int {
 	}
 	return s.mux.Port()
 }
+
+// fixedNet is a stdnet.Net shared by every connection. Being another type,
+// it keeps ICE agents from refreshing the shared interface list (they do
+// that only on a *stdnet.Net), which would race.
+type fixedNet struct{ *stdnet.Net }
