@@ -2,11 +2,15 @@ package loadgen
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -44,17 +48,22 @@ func newAPI(loopback, rtcp bool) (*webrtc.API, error) {
 	}
 	reg := &interceptor.Registry{}
 	if rtcp {
-		rr, err := report.NewReceiverInterceptor()
+		// First, so innermost: it parses each header once, in place.
+		reg.Add(headerCacheFactory{})
+		// Quiet: closing hundreds of connections makes the interceptors
+		// log every write on a closed transport.
+		quiet := &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled}
+		rr, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(quiet))
 		if err != nil {
 			return nil, fmt.Errorf("receiver reports: %w", err)
 		}
 		reg.Add(rr)
-		nackGen, err := nack.NewGeneratorInterceptor()
+		nackGen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(quiet))
 		if err != nil {
 			return nil, fmt.Errorf("NACK generator: %w", err)
 		}
 		reg.Add(nackGen)
-		if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+		if err := webrtc.ConfigureTWCCSenderWithOptions(m, reg, twcc.WithLoggerFactory(quiet)); err != nil {
 			return nil, fmt.Errorf("TWCC feedback: %w", err)
 		}
 	}
@@ -68,4 +77,48 @@ func newAPI(loopback, rtcp bool) (*webrtc.API, error) {
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se),
 		webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// headerCache is the innermost interceptor of a subscriber's streams. Each
+// of pion's report, NACK and TWCC interceptors asks the packet's
+// interceptor.Attributes for the parsed RTP header, and when a packet
+// comes without attributes the first of them allocates a map and a header
+// for every packet. headerCache gives each remote stream one map and one
+// header, reused: the header is parsed again in place for each packet (and
+// rtp.Header.Unmarshal reuses its slices), so the interceptors above find
+// it parsed and allocate nothing for it. None of them reads the header or
+// the map after the packet (pion/interceptor v0.1.51: the TWCC sender
+// passes the header's pointer to its goroutine in a field it never reads),
+// and a stream is read by one goroutine.
+type headerCache struct{ interceptor.NoOp }
+
+type headerCacheFactory struct{}
+
+func (headerCacheFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &headerCache{}, nil
+}
+
+// BindRemoteStream wraps one stream's reader.
+func (*headerCache) BindRemoteStream(_ *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
+	attr := interceptor.Attributes{}
+	var hdr *rtp.Header
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, got, err := reader.Read(b, a)
+		if err != nil || len(got) > 0 {
+			return n, got, err // attributes from below: leave them be
+		}
+		if hdr == nil {
+			// The first packet: Attributes.GetRTPHeader allocates the
+			// header and keeps it in the map under its own key.
+			if hdr, err = attr.GetRTPHeader(b[:n]); err != nil {
+				hdr = nil
+				return 0, nil, err
+			}
+			return n, attr, nil
+		}
+		if _, err := hdr.Unmarshal(b[:n]); err != nil {
+			return 0, nil, err
+		}
+		return n, attr, nil
+	})
 }
