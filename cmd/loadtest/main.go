@@ -4,6 +4,11 @@
 // generator".
 //
 //	loadtest -server http://localhost:8080 -admin admin:lecturelink -subscribers 50 -duration 20s
+//
+// With -whip and -whep it publishes and subscribes over WHIP (RFC 9725) and
+// WHEP instead, to measure other SFUs the same way:
+//
+//	loadtest -whip http://sfu:8080/whip/room1 -whep http://sfu:8080/whep/room1 -bearer TOKEN -subscribers 50
 package main
 
 import (
@@ -85,8 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (loadgen.Config, string, error)
 	)
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.Server, "server", "http://localhost:8080", "lecturelink base URL")
-	fs.StringVar(&c.MetricsURL, "metrics", "", "the server's Prometheus endpoint (default: <server>/metrics)")
+	fs.StringVar(&c.Server, "server", "http://localhost:8080", "lecturelink base URL (not with -whip)")
+	fs.StringVar(&c.MetricsURL, "metrics", "", "the server's Prometheus endpoint (default: <server>/metrics; with -whip: none unless given)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process id, to read its CPU time from /proc (same machine)")
 	fs.StringVar(&c.ServerDebug, "server-debug", "", "base URL of the server's Go profiler (lecturelink's -debug-addr), e.g. http://127.0.0.1:6060: forces a collection before the baseline and after the window to report exact live memory")
 	fs.BoolVar(&c.SubRTCP, "sub-rtcp", true, "subscribers send a browser's RTCP: receiver reports, transport-cc feedback and NACKs (false: none)")
