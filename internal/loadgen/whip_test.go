@@ -342,3 +342,22 @@ func TestWHIPBadServers(t *testing.T) {
 		}
 	})
 }
+
+// TestWHIPPublisherOnly: -whip with no subscribers (and no -whep) loads
+// the server's ingest only; the session is DELETEd at the end.
+func TestWHIPPublisherOnly(t *testing.T) {
+	rl := newWHIPRelay(t, "")
+	cfg := whipRun(rl, 0)
+	cfg.WHEP, cfg.Duration = "", time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rep.Joined != 0 || rep.PublisherPkt == 0 || rl.received["video"] == 0 || rl.posts != 1 || len(rl.deleted) != 1 {
+		t.Fatalf("joined %d, %d packets sent, relay received %v, %d sessions, %d deleted", rep.Joined, rep.PublisherPkt, rl.received, rl.posts, len(rl.deleted))
+	}
+}
