@@ -252,8 +252,8 @@ func (r *runner) report(window time.Duration, base, before, after, endGC serverS
 	if n := rep.Video.Received + rep.Audio.Received; n > 0 {
 		rep.ToolAllocsPerPacket = Num(float64(toolMallocs) / float64(n))
 	}
-	if math.IsNaN(float64(rep.Server.LiveBytes)) && cfg.MetricsURL != "" {
-		rep.Notes = append(rep.Notes, "server live memory unknown: no garbage collection during the window (try a longer -duration)")
+	if math.IsNaN(float64(rep.Server.LiveBytes)) && math.IsNaN(float64(rep.Server.LiveAfterGCEnd)) && cfg.MetricsURL != "" {
+		rep.Notes = append(rep.Notes, "server live memory unknown: no garbage collection during the window (try a longer -duration, or -server-debug)")
 	}
 	if rep.Server.CPUSource == "" {
 		rep.Notes = append(rep.Notes, "server CPU unknown: give -server-pid or expose process_cpu_seconds_total")
