@@ -4,6 +4,11 @@
 // generator".
 //
 //	loadtest -server http://localhost:8080 -admin admin:lecturelink -subscribers 50 -duration 20s
+//
+// With -whip and -whep it publishes and subscribes over WHIP (RFC 9725) and
+// WHEP instead, to measure other SFUs the same way:
+//
+//	loadtest -whip http://sfu:8080/whip/room1 -whep http://sfu:8080/whep/room1 -bearer TOKEN -subscribers 50
 package main
 
 import (
@@ -85,9 +90,14 @@ func parseFlags(args []string, stderr io.Writer) (loadgen.Config, string, error)
 	)
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.Server, "server", "http://localhost:8080", "lecturelink base URL")
-	fs.StringVar(&c.MetricsURL, "metrics", "", "the server's Prometheus endpoint (default: <server>/metrics)")
+	fs.StringVar(&c.Server, "server", "http://localhost:8080", "lecturelink base URL (not with -whip)")
+	fs.StringVar(&c.MetricsURL, "metrics", "", "the server's Prometheus endpoint (default: <server>/metrics; with -whip: none unless given)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process id, to read its CPU time from /proc (same machine)")
+	fs.StringVar(&c.ServerDebug, "server-debug", "", "base URL of the server's Go profiler (lecturelink's -debug-addr), e.g. http://127.0.0.1:6060: forces a collection before the baseline and after the window to report exact live memory")
+	fs.BoolVar(&c.SubRTCP, "sub-rtcp", true, "subscribers send a browser's RTCP: receiver reports, transport-cc feedback and NACKs (false: none)")
+	fs.StringVar(&c.WHIP, "whip", "", "WHIP endpoint URL: publish over WHIP instead of lecturelink's protocol (no sign-in; one publisher, -layers 1)")
+	fs.StringVar(&c.WHEP, "whep", "", "WHEP endpoint URL the subscribers receive from (needs -whip)")
+	fs.StringVar(&c.Bearer, "bearer", "", "token sent as Authorization: Bearer to the WHIP and WHEP endpoints")
 	fs.StringVar(&admin, "admin", "", "admin user:password; the tool creates a site, a lecturer, students and a lecture named after -prefix")
 	fs.StringVar(&c.Prefix, "prefix", "loadtest", "name prefix of the site and accounts the tool creates")
 	fs.IntVar(&c.Accounts, "accounts", 0, "student accounts the subscribers share in turn; 0: one per subscriber on a loopback server, else 8 (sign-ins are rate limited per address)")
@@ -100,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (loadgen.Config, string, error)
 	fs.IntVar(&c.Publishers, "publishers", 1, fmt.Sprintf("publishers, connections of the lecturer (0-%d)", loadgen.MaxPublishers))
 	fs.StringVar(&bitrate, "bitrate", "1.5M", "video bitrate of the top layer, bit/s (k and M suffixes)")
 	fs.IntVar(&c.FPS, "fps", 30, "video frames per second")
-	fs.IntVar(&c.Layers, "layers", 3, "simulcast layers: 1 (one encoding) to 3 (RIDs q, h, f at 1/16, 1/4, 1 of -bitrate)")
+	fs.IntVar(&c.Layers, "layers", 3, "simulcast layers: 1 (one encoding) to 3 (RIDs q, h, f at 1/16, 1/4, 1 of -bitrate); 1 with -whip")
 	fs.DurationVar(&c.KeyframeInterval, "keyframe-interval", 2*time.Second, "periodic keyframe interval (keyframes are also sent on PLI)")
 	fs.StringVar(&audioBitrate, "audio-bitrate", "32k", "Opus bitrate, bit/s (20 ms packets)")
 	fs.StringVar(&c.Prefer, "prefer", "", "video preference each subscriber sends: auto, low or audio-only")
@@ -122,6 +132,17 @@ func parseFlags(args []string, stderr io.Writer) (loadgen.Config, string, error)
 	}
 	if fs.NArg() > 0 {
 		return c, "", fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["whip"] || set["whep"] {
+		// Defaults of lecturelink's protocol that WHIP does not use.
+		if !set["server"] {
+			c.Server = ""
+		}
+		if !set["layers"] {
+			c.Layers = 1
+		}
 	}
 	var err error
 	if admin != "" {

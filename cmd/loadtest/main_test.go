@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -41,6 +44,24 @@ func TestFlagErrors(t *testing.T) {
 		{append([]string{"-duration", "soon"}, admin...), "invalid value"},
 		{append([]string{"-nope"}, admin...), "flag provided but not defined: -nope"},
 		{append(admin, "extra"), "unexpected arguments: extra"},
+		{append([]string{"-server-debug", "nope"}, admin...), `-server-debug "nope": want the profiler listener's base URL`},
+		{append([]string{"-server-debug", "http://127.0.0.1:6060/debug/pprof/"}, admin...), "-server-debug"},
+		{append([]string{"-server-debug", "127.0.0.1:6060"}, admin...), `-server-debug "127.0.0.1:6060"`},
+		{append([]string{"-sub-rtcp=maybe"}, admin...), `invalid boolean value "maybe" for -sub-rtcp`},
+		{append([]string{"-bearer", "tok"}, admin...), "-bearer is for -whip and -whep"},
+		{[]string{"-whip", "nope"}, `-whip "nope": want an http(s) endpoint URL`},
+		{[]string{"-whip", "http://h/whip", "-whep", "ftp://h/whep"}, `-whep "ftp://h/whep"`},
+		{[]string{"-whep", "http://h/whep"}, "-whep needs -whip"},
+		{[]string{"-whip", "http://h/whip"}, "-whip with -subscribers > 0 needs -whep URL (or -subscribers 0)"},
+		{append([]string{"-whip", "http://h/whip", "-whep", "http://h/whep"}, admin...), "-whip excludes -admin"},
+		{[]string{"-whip", "http://h/whip", "-lecture", "lec_1"}, "-whip excludes"},
+		{[]string{"-whip", "http://h/whip", "-server", "http://h"}, "-server is for lecturelink's own protocol"},
+		{[]string{"-whip", "http://h/whip", "-subscribers", "0", "-layers", "3"}, "-layers 3: -whip sends one encoding; use -layers 1"},
+		{[]string{"-whip", "http://h/whip", "-subscribers", "0", "-publishers", "2"}, "-publishers 2: -whip takes exactly 1 publisher"},
+		{[]string{"-whip", "http://h/whip", "-subscribers", "0", "-prefer", "low"}, "-prefer is lecturelink's signaling"},
+		{[]string{"-whip", "http://h/whip", "-subscribers", "0", "-end"}, "-end is for lecturelink's lectures"},
+		{[]string{"-whip", "http://h/whip", "-subscribers", "0", "-bearer", "a b"}, "-bearer: the token may not hold spaces"},
+		{[]string{"-whip", "http://h/whip", "-subscribers", "0", "-metrics", "h/metrics"}, `-metrics "h/metrics"`},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)
@@ -58,6 +79,42 @@ func TestUnreachableServer(t *testing.T) {
 	code := run(context.Background(), []string{"-server", "http://127.0.0.1:1", "-admin", "admin:pw"}, &stdout, &stderr)
 	msg := stderr.String()
 	if code != 1 || !strings.Contains(msg, "server http://127.0.0.1:1 is unreachable") || strings.Count(msg, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q", code, msg)
+	}
+}
+
+// TestWHIPDefaults: with -whip, the defaults of lecturelink's protocol
+// (-server, three layers) step aside, and a valid command line parses.
+func TestWHIPDefaults(t *testing.T) {
+	cfg, _, err := parseFlags([]string{"-whip", "http://127.0.0.1:9/whip", "-whep", "http://127.0.0.1:9/whep", "-bearer", "t0k"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server != "" || cfg.Layers != 1 || cfg.MetricsURL != "" || !cfg.SubRTCP || cfg.Bearer != "t0k" {
+		t.Fatalf("config %+v", cfg)
+	}
+	cfg, _, err = parseFlags([]string{"-admin", "a:b", "-sub-rtcp=false", "-server-debug", "http://127.0.0.1:6071/"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SubRTCP || cfg.ServerDebug != "http://127.0.0.1:6071" || cfg.Layers != 3 || cfg.Server != "http://localhost:8080" {
+		t.Fatalf("config %+v", cfg)
+	}
+}
+
+// TestUnreachableProfiler: -server-debug that does not answer stops the
+// run before anything is created, in one line.
+func TestUnreachableProfiler(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/livez" {
+			t.Errorf("unexpected %s %s", r.Method, r.URL)
+		}
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-server", srv.URL, "-admin", "admin:pw", "-server-debug", "http://127.0.0.1:1"}, &stdout, &stderr)
+	msg := stderr.String()
+	if code != 1 || msg != "loadtest: -server-debug http://127.0.0.1:1 is unreachable: connect: connection refused\n" {
 		t.Fatalf("exit %d, stderr %q", code, msg)
 	}
 }

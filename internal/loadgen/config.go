@@ -20,6 +20,18 @@ type Config struct {
 	// ServerPID, if set, is read for CPU time from /proc/<pid>/stat
 	// (same machine only); otherwise process_cpu_seconds_total is used.
 	ServerPID int
+	// ServerDebug, if set, is the base URL of the server's net/http/pprof
+	// listener (e.g. http://127.0.0.1:6060). Before the baseline and after
+	// the window the tool forces a collection there
+	// (/debug/pprof/heap?gc=1) and reads the live heap and stacks.
+	ServerDebug string
+
+	// WHIP mode: WHIP is the endpoint publishers POST their offer to
+	// (RFC 9725) and WHEP the endpoint subscribers POST a receive-only
+	// offer to; Bearer, if set, is sent as "Authorization: Bearer".
+	// There is no sign-in, lecture or WebSocket, and server figures come
+	// only from MetricsURL and ServerPID when given.
+	WHIP, WHEP, Bearer string
 
 	// Admin mode: with AdminUser set, the tool creates (or reuses) a site,
 	// a lecturer and Accounts students named after Prefix, all with
@@ -55,6 +67,10 @@ type Config struct {
 	// Prefer, if not empty, is sent as each subscriber's video preference
 	// (auto, low or audio-only).
 	Prefer string
+	// SubRTCP gives subscribers a browser's RTCP: receiver reports,
+	// transport-wide congestion control feedback and NACKs. Off, they send
+	// none (only what pion's DTLS/SRTP needs).
+	SubRTCP bool
 
 	// Ramp spreads the subscribers' joins; Settle waits after the last
 	// join before measuring for Duration. Timeout bounds each step of a
@@ -83,52 +99,34 @@ var prefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,19}$`)
 // Validate checks c and fills in defaults. Every error is one line naming
 // the flag at fault.
 func (c *Config) Validate() error {
-	u, err := url.Parse(c.Server)
-	switch {
-	case c.Server == "":
-		return errors.New("-server is required, e.g. -server http://localhost:8080")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return fmt.Errorf("-server %q: want http://host:port or https://host:port", c.Server)
+	if c.WHIP != "" || c.WHEP != "" {
+		if err := c.validateWHIP(); err != nil {
+			return err
+		}
+	} else if err := c.validateLecturelink(); err != nil {
+		return err
 	}
-	u.Path, u.RawQuery, u.Fragment = "", "", ""
-	c.base = u
-	if c.MetricsURL == "" {
-		c.MetricsURL = u.String() + "/metrics"
-	} else if m, err := url.Parse(c.MetricsURL); err != nil || (m.Scheme != "http" && m.Scheme != "https") || m.Host == "" {
-		return fmt.Errorf("-metrics %q: want an http(s) URL", c.MetricsURL)
+	if c.MetricsURL != "" {
+		if m, err := url.Parse(c.MetricsURL); err != nil || (m.Scheme != "http" && m.Scheme != "https") || m.Host == "" {
+			return fmt.Errorf("-metrics %q: want an http(s) URL", c.MetricsURL)
+		}
 	}
 	if c.ServerPID < 0 {
 		return fmt.Errorf("-server-pid %d: want a process id", c.ServerPID)
 	}
-
-	admin, explicit := c.AdminUser != "", c.LectureID != ""
-	switch {
-	case admin && explicit:
-		return errors.New("-admin and -lecture exclude each other: the admin mode creates its own lecture")
-	case !admin && !explicit:
-		return errors.New("give -admin user:password (the tool creates accounts and a lecture) or -lecture ID with -student user:password")
-	case admin:
-		if c.Prefix == "" {
-			c.Prefix = "loadtest"
+	if c.ServerDebug != "" {
+		d, err := url.Parse(c.ServerDebug)
+		if err != nil || (d.Scheme != "http" && d.Scheme != "https") || d.Host == "" || (d.Path != "" && d.Path != "/") || d.RawQuery != "" {
+			return fmt.Errorf("-server-debug %q: want the profiler listener's base URL, e.g. http://127.0.0.1:6060", c.ServerDebug)
 		}
-		if !prefixRE.MatchString(c.Prefix) {
-			return fmt.Errorf("-prefix %q: want 1-20 of a-z, 0-9, _ and -, starting with a letter or digit", c.Prefix)
+		c.ServerDebug = strings.TrimSuffix(c.ServerDebug, "/")
+	}
+	if c.Bearer != "" {
+		if c.WHIP == "" && c.WHEP == "" {
+			return errors.New("-bearer is for -whip and -whep")
 		}
-		if len(c.Password) < 8 {
-			return errors.New("-password: at least 8 characters (the server's rule)")
-		}
-		if c.LectureMinutes == 0 {
-			c.LectureMinutes = 60
-		}
-		if c.LectureMinutes < 5 || c.LectureMinutes > 720 {
-			return fmt.Errorf("-lecture-minutes %d: want 5 to 720", c.LectureMinutes)
-		}
-	case explicit:
-		if c.Subscribers > 0 && c.StudentUser == "" {
-			return errors.New("-lecture needs -student user:password for the subscribers")
-		}
-		if c.Publishers > 0 && c.LecturerUser == "" {
-			return errors.New("-lecture with -publishers > 0 needs -lecturer user:password")
+		if strings.ContainsFunc(c.Bearer, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return errors.New("-bearer: the token may not hold spaces or control characters")
 		}
 	}
 
@@ -141,7 +139,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("-publishers %d: want 0 to %d", c.Publishers, MaxPublishers)
 	case c.Publishers == 0 && c.Subscribers == 0:
 		return errors.New("nothing to do: -publishers and -subscribers are both 0")
-	case c.Publishers == 0 && admin:
+	case c.Publishers == 0 && c.AdminUser != "":
 		return errors.New("-publishers 0 needs -lecture (a live lecture someone else publishes to)")
 	case c.Bitrate < 50_000 || c.Bitrate > 8_000_000:
 		return fmt.Errorf("-bitrate %d: want 50k to 8M bit/s", c.Bitrate)
@@ -168,6 +166,101 @@ func (c *Config) Validate() error {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// validateLecturelink checks the flags of lecturelink's own protocol: the
+// server, and the admin or the explicit lecture.
+func (c *Config) validateLecturelink() error {
+	u, err := url.Parse(c.Server)
+	switch {
+	case c.Server == "":
+		return errors.New("-server is required, e.g. -server http://localhost:8080")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("-server %q: want http://host:port or https://host:port", c.Server)
+	}
+	u.Path, u.RawQuery, u.Fragment = "", "", ""
+	c.base = u
+	if c.MetricsURL == "" {
+		c.MetricsURL = u.String() + "/metrics"
+	}
+
+	admin, explicit := c.AdminUser != "", c.LectureID != ""
+	switch {
+	case admin && explicit:
+		return errors.New("-admin and -lecture exclude each other: the admin mode creates its own lecture")
+	case !admin && !explicit:
+		return errors.New("give -admin user:password (the tool creates accounts and a lecture) or -lecture ID with -student user:password, or -whip URL")
+	case admin:
+		if c.Prefix == "" {
+			c.Prefix = "loadtest"
+		}
+		if !prefixRE.MatchString(c.Prefix) {
+			return fmt.Errorf("-prefix %q: want 1-20 of a-z, 0-9, _ and -, starting with a letter or digit", c.Prefix)
+		}
+		if len(c.Password) < 8 {
+			return errors.New("-password: at least 8 characters (the server's rule)")
+		}
+		if c.LectureMinutes == 0 {
+			c.LectureMinutes = 60
+		}
+		if c.LectureMinutes < 5 || c.LectureMinutes > 720 {
+			return fmt.Errorf("-lecture-minutes %d: want 5 to 720", c.LectureMinutes)
+		}
+	case explicit:
+		if c.Subscribers > 0 && c.StudentUser == "" {
+			return errors.New("-lecture needs -student user:password for the subscribers")
+		}
+		if c.Publishers > 0 && c.LecturerUser == "" {
+			return errors.New("-lecture with -publishers > 0 needs -lecturer user:password")
+		}
+	}
+	return nil
+}
+
+// validateWHIP checks the WHIP/WHEP mode. The subscribers measure only
+// the stamped media this tool publishes, so -whep needs -whip; one
+// publisher sends one encoding (no simulcast), and nothing of
+// lecturelink's own protocol applies.
+func (c *Config) validateWHIP() error {
+	var err error
+	if c.WHIP != "" {
+		if c.base, err = endpointURL("whip", c.WHIP); err != nil {
+			return err
+		}
+	}
+	if c.WHEP != "" {
+		if _, err := endpointURL("whep", c.WHEP); err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.WHIP == "":
+		return errors.New("-whep needs -whip: subscribers measure only the media this tool publishes")
+	case c.Server != "":
+		return errors.New("-server is for lecturelink's own protocol; with -whip give -metrics URL for server figures")
+	case c.AdminUser != "" || c.LectureID != "" || c.LecturerUser != "" || c.StudentUser != "":
+		return errors.New("-whip excludes -admin, -lecture, -lecturer and -student: WHIP has no sign-in")
+	case c.Prefer != "":
+		return errors.New("-prefer is lecturelink's signaling; WHEP has no video preference")
+	case c.EndLecture:
+		return errors.New("-end is for lecturelink's lectures; a WHIP session ends with its DELETE")
+	case c.Publishers != 1:
+		return fmt.Errorf("-publishers %d: -whip takes exactly 1 publisher", c.Publishers)
+	case c.Layers != 1:
+		return fmt.Errorf("-layers %d: -whip sends one encoding; use -layers 1", c.Layers)
+	case c.Subscribers > 0 && c.WHEP == "":
+		return errors.New("-whip with -subscribers > 0 needs -whep URL (or -subscribers 0)")
+	}
+	return nil
+}
+
+// endpointURL parses a WHIP or WHEP endpoint.
+func endpointURL(flagName, s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+		return nil, fmt.Errorf("-%s %q: want an http(s) endpoint URL such as http://host:port/whip", flagName, s)
+	}
+	return u, nil
 }
 
 // SplitCredentials parses "user:password" (the password may hold colons).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 
@@ -29,6 +30,13 @@ type participant struct {
 	pub, sub                                    *webrtc.PeerConnection
 	gates                                       map[string]*candGate
 	liveOnce, subUpOnce, pubUpOnce, subDownOnce sync.Once
+
+	// WHIP and WHEP (whip.go): the session's resource, to DELETE on
+	// close, and how that went.
+	resource  string
+	client    *http.Client
+	bearer    string
+	deleteErr error
 }
 
 // candGate holds a connection's own candidates until its description has
@@ -133,7 +141,7 @@ func (p *participant) newPC(name string) (*webrtc.PeerConnection, error) {
 		return nil, fmt.Errorf("creating the %s peer connection: %w", name, err)
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
+		if c == nil || p.sig == nil { // WHIP/WHEP: the offer carries them
 			return
 		}
 		init := c.ToJSON()
@@ -212,12 +220,22 @@ func (p *participant) answerSub(sdp string) error {
 	return p.sendDescription("answer", "sub", answer.SDP)
 }
 
+// sigDone is closed when the signaling connection ends; nil (never) for
+// WHIP and WHEP, which have none.
+func (p *participant) sigDone() <-chan struct{} {
+	if p.sig == nil {
+		return nil
+	}
+	return p.sig.done
+}
+
 // close leaves: the WebSocket first (the server records the leave), then
 // the peer connections.
 func (p *participant) close() {
 	if p.sig != nil {
 		p.sig.close()
 	}
+	p.deleteResource()
 	p.mu.Lock()
 	pcs := []*webrtc.PeerConnection{p.pub, p.sub}
 	p.mu.Unlock()

@@ -107,15 +107,21 @@ func (pb *publisher) publish(ctx context.Context) error {
 		pb.readRTCP(pb.sender, rid, l)
 	}
 
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return fmt.Errorf("creating the pub offer: %w", err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return fmt.Errorf("applying the pub offer: %w", err)
-	}
-	if err := pb.p.sendDescription("offer", "pub", offer.SDP); err != nil {
-		return err
+	if cfg.WHIP != "" {
+		if _, _, err := pb.p.whipExchange(ctx, pb.r.http, pb.r.clock, cfg.WHIP, cfg.Bearer, pc); err != nil {
+			return err
+		}
+	} else {
+		offer, err := pc.CreateOffer(nil)
+		if err != nil {
+			return fmt.Errorf("creating the pub offer: %w", err)
+		}
+		if err := pc.SetLocalDescription(offer); err != nil {
+			return fmt.Errorf("applying the pub offer: %w", err)
+		}
+		if err := pb.p.sendDescription("offer", "pub", offer.SDP); err != nil {
+			return err
+		}
 	}
 	select {
 	case <-pb.p.pubUp:

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -58,6 +59,9 @@ type Stream struct {
 	Received uint64 `json:"received"` // in the measurement window
 	LossPct  Num    `json:"lossPct"`
 	DelayMS  Dist   `json:"delayMs"` // one-way, publisher send to subscriber receive
+	// LayerPct is, for video, the share of the window's packets of each
+	// simulcast layer, q, h and f (one layer: all count as f).
+	LayerPct *[3]Num `json:"layerPct,omitempty"`
 }
 
 // Failure is one reason subscribers failed, with how many.
@@ -84,7 +88,26 @@ type Server struct {
 	// LivePerSubscriber is the growth of live memory since the baseline
 	// (publishers only) per subscriber; unknown when no collection ran
 	// during the baseline, whose heap figures would then be stale.
-	LivePerSubscriber     Num `json:"livePerSubscriberBytes"`
+	LivePerSubscriber Num `json:"livePerSubscriberBytes"`
+	// With -server-debug: live heap and stacks just after a forced
+	// collection, at the baseline (publishers only) and at the end of the
+	// window, and the growth per subscriber: exact, not an estimate.
+	LiveAfterGCBaseline    Num `json:"liveAfterGcBaselineBytes"`
+	LiveAfterGCEnd         Num `json:"liveAfterGcEndBytes"`
+	LiveAfterGCPerSubscrib Num `json:"liveAfterGcPerSubscriberBytes"`
+	// ForwardDelayMS is the SFU's own forwarding delay over the window,
+	// from its histogram (no max: buckets only); N is the packets counted.
+	ForwardDelayMS Dist `json:"forwardDelayMs"`
+	// What the SFU learnt from the subscribers' RTCP at the end of the
+	// window: the largest loss of any site in receiver reports, in percent
+	// (NaN: no report came), the largest round-trip time (NaN: none; it
+	// needs sender reports from the server); NACKed packets and layer
+	// switches over the window; peers without a bandwidth estimate.
+	ReportedLossPct       Num `json:"reportedLossPct"`
+	RTTMaxMS              Num `json:"rttMaxMs"`
+	NACKsReceived         Num `json:"nacksReceived"`
+	LayerSwitches         Num `json:"layerSwitches"`
+	PeersWithoutEstimate  Num `json:"peersWithoutEstimate"`
 	AllocBytesPerPacket   Num `json:"allocBytesPerPacket"`
 	AllocsPerPacket       Num `json:"allocsPerPacket"`
 	Goroutines            Num `json:"goroutines"`
@@ -107,6 +130,8 @@ type Report struct {
 		Ramp             string `json:"ramp"`
 		Duration         string `json:"duration"`
 		Prefer           string `json:"prefer,omitempty"`
+		SubRTCP          bool   `json:"subRtcp"`
+		Mode             string `json:"mode"` // "lecturelink" or "whip"
 	} `json:"config"`
 	Joined  int `json:"joined"`
 	Failed  int `json:"failed"`
@@ -120,24 +145,32 @@ type Report struct {
 	ConnectMS    Dist      `json:"connectMs"`    // joined → sub connection connected
 	FirstFrameMS Dist      `json:"firstFrameMs"` // joined → first keyframe packet
 	Video        Stream    `json:"video"`
-	Audio        Stream    `json:"audio"`
-	PublisherPkt uint64    `json:"publisherPackets"`
-	Server       Server    `json:"server"`
+	layerPkts    [4]uint64
+	Audio        Stream `json:"audio"`
+	PublisherPkt uint64 `json:"publisherPackets"`
+	Server       Server `json:"server"`
 	// ServerSamples are the raw /metrics readings: "baseline" (publishers
 	// only), "start" and "end" of the window.
 	ServerSamples map[string]map[string]float64 `json:"serverSamples,omitempty"`
 	ToolCPU       Num                           `json:"toolCpuPercent"` // this process, of one core, over the window
-	Notes         []string                      `json:"notes,omitempty"`
+	// ToolAllocsPerPacket is this process's heap allocations over the
+	// window per packet its subscribers received (publishing included).
+	ToolAllocsPerPacket Num      `json:"toolAllocsPerReceivedPacket"`
+	Notes               []string `json:"notes,omitempty"`
 }
 
 // report aggregates what every subscriber measured.
-func (r *runner) report(window time.Duration, base, before, after serverSample, toolCPU float64) *Report {
+func (r *runner) report(window time.Duration, base, before, after, endGC serverSample, toolCPU float64, toolMallocs uint64) *Report {
 	cfg := &r.cfg
 	rep := &Report{Started: time.Now().Add(-window).UTC(), WindowSeconds: Num(window.Seconds())}
 	c := &rep.Config
 	c.Server, c.Subscribers, c.Publishers = cfg.base.String(), cfg.Subscribers, cfg.Publishers
 	c.BitrateBps, c.FPS, c.Layers, c.KeyframeInterval = cfg.Bitrate, cfg.FPS, cfg.Layers, cfg.KeyframeInterval.String()
 	c.AudioBitrateBps, c.Ramp, c.Duration, c.Prefer = cfg.AudioBitrate, cfg.Ramp.String(), cfg.Duration.String(), cfg.Prefer
+	c.SubRTCP, c.Mode = cfg.SubRTCP, "lecturelink"
+	if cfg.WHIP != "" {
+		c.Mode = "whip"
+	}
 
 	var join, connect, first, vDelay, aDelay hist
 	failures := map[string]int{}
@@ -171,6 +204,11 @@ func (r *runner) report(window time.Duration, base, before, after serverSample, 
 			st.Expected += ts.expected
 			st.Received += ts.recvd
 			d.merge(&ts.delay)
+			if ts.video {
+				for i, n := range ts.streams {
+					rep.layerPkts[i] += n
+				}
+			}
 		}
 		if !gotVideo {
 			rep.NoVideo++
@@ -195,14 +233,27 @@ func (r *runner) report(window time.Duration, base, before, after serverSample, 
 			p.st.LossPct = Num(100 * float64(p.st.Expected-min(p.st.Received, p.st.Expected)) / float64(p.st.Expected))
 		}
 	}
+	if n := rep.layerPkts[1] + rep.layerPkts[2] + rep.layerPkts[3]; n > 0 {
+		rep.Video.LayerPct = &[3]Num{}
+		for i := range 3 {
+			rep.Video.LayerPct[i] = Num(100 * float64(rep.layerPkts[i+1]) / float64(n))
+		}
+	}
 	for _, pb := range r.pubs {
 		rep.PublisherPkt += pb.sent.Load()
 	}
-	rep.Server = serverFigures(window, rep.Joined, base, before, after)
+	rep.Server = serverFigures(window, rep.Joined, base, before, after, endGC)
 	rep.ServerSamples = map[string]map[string]float64{"baseline": base.metrics, "start": before.metrics, "end": after.metrics}
+	if endGC.metrics != nil {
+		rep.ServerSamples["endAfterGc"] = endGC.metrics
+	}
 	rep.ToolCPU = Num(100 * toolCPU / window.Seconds())
-	if math.IsNaN(float64(rep.Server.LiveBytes)) {
-		rep.Notes = append(rep.Notes, "server live memory unknown: no garbage collection during the window (try a longer -duration)")
+	rep.ToolAllocsPerPacket = Num(math.NaN())
+	if n := rep.Video.Received + rep.Audio.Received; n > 0 {
+		rep.ToolAllocsPerPacket = Num(float64(toolMallocs) / float64(n))
+	}
+	if math.IsNaN(float64(rep.Server.LiveBytes)) && math.IsNaN(float64(rep.Server.LiveAfterGCEnd)) && cfg.MetricsURL != "" {
+		rep.Notes = append(rep.Notes, "server live memory unknown: no garbage collection during the window (try a longer -duration, or -server-debug)")
 	}
 	if rep.Server.CPUSource == "" {
 		rep.Notes = append(rep.Notes, "server CPU unknown: give -server-pid or expose process_cpu_seconds_total")
@@ -212,11 +263,39 @@ func (r *runner) report(window time.Duration, base, before, after serverSample, 
 
 // serverFigures computes the server's cost over the window and its growth
 // per subscriber since the baseline (publishers only).
-func serverFigures(window time.Duration, joined int, base, before, after serverSample) Server {
+func serverFigures(window time.Duration, joined int, base, before, after, endGC serverSample) Server {
 	nan := Num(math.NaN())
 	s := Server{CPUSeconds: nan, CPUPercent: nan, PacketsForwarded: nan, ForwardedPerSecond: nan, CPUMicrosPerPacket: nan,
 		RSSBytes: nan, LiveBytes: nan, RSSPerSubscriberMax: nan, LivePerSubscriberMax: nan, LivePerSubscriber: nan,
-		AllocBytesPerPacket: nan, AllocsPerPacket: nan, Goroutines: nan, GoroutinesPerSubscrib: nan}
+		LiveAfterGCBaseline: nan, LiveAfterGCEnd: nan, LiveAfterGCPerSubscrib: nan,
+		ForwardDelayMS:      Dist{P50: nan, P95: nan, P99: nan, Max: nan},
+		AllocBytesPerPacket: nan, AllocsPerPacket: nan, Goroutines: nan, GoroutinesPerSubscrib: nan,
+		ReportedLossPct: nan, RTTMaxMS: nan, NACKsReceived: nan, LayerSwitches: nan, PeersWithoutEstimate: nan}
+	for name, v := range after.metrics {
+		if strings.HasPrefix(name, "lecturelink_site_rtt_max_seconds{") && !(float64(s.RTTMaxMS) >= 1000*v) {
+			s.RTTMaxMS = Num(1000 * v)
+		}
+		if strings.HasPrefix(name, "lecturelink_site_loss_ratio{") && !(float64(s.ReportedLossPct) >= 100*v) {
+			s.ReportedLossPct = Num(100 * v)
+		}
+	}
+	if v, ok := after.metrics["lecturelink_sfu_subscribers_without_estimate"]; ok {
+		s.PeersWithoutEstimate = Num(v)
+	}
+	if d, ok := histDelta(forwardDelayBuckets(before.metrics), forwardDelayBuckets(after.metrics)); ok {
+		fd := &s.ForwardDelayMS
+		fd.P50, fd.P95, fd.P99 = Num(1000*histQuantile(0.5, d)), Num(1000*histQuantile(0.95, d)), Num(1000*histQuantile(0.99, d))
+		fd.N = int(d[len(d)-1].count)
+	}
+	if b, ok := liveAfterGC(base); ok {
+		s.LiveAfterGCBaseline = Num(b)
+	}
+	if e, ok := liveAfterGC(endGC); ok {
+		s.LiveAfterGCEnd = Num(e)
+		if joined > 0 && !math.IsNaN(float64(s.LiveAfterGCBaseline)) {
+			s.LiveAfterGCPerSubscrib = (s.LiveAfterGCEnd - s.LiveAfterGCBaseline) / Num(joined)
+		}
+	}
 	get := func(m map[string]float64, name string) (float64, bool) {
 		v, ok := m[name]
 		return v, ok
@@ -235,6 +314,12 @@ func serverFigures(window time.Duration, joined int, base, before, after serverS
 		}
 	}
 	s.CPUPercent = Num(100 * float64(s.CPUSeconds) / window.Seconds())
+	if d, ok := delta("lecturelink_sfu_nacks_received_total"); ok {
+		s.NACKsReceived = Num(d)
+	}
+	if d, ok := delta("lecturelink_sfu_layer_switches_total"); ok {
+		s.LayerSwitches = Num(d)
+	}
 	if d, ok := delta("lecturelink_sfu_packets_forwarded_total"); ok {
 		s.PacketsForwarded = Num(d)
 		s.ForwardedPerSecond = Num(d / window.Seconds())
@@ -322,15 +407,24 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	row := func(name string, d Dist) {
 		fmt.Fprintf(tw, "%s\t%v\t%v\t%v\t%v\t%d\t\n", name, d.P50, d.P95, d.P99, d.Max, d.N)
 	}
-	row("join (ms)", rep.JoinMS)
+	joinName := "join (ms)"
+	if c.Mode == "whip" {
+		joinName = "WHEP POST (ms)"
+	}
+	row(joinName, rep.JoinMS)
 	row("connect (ms)", rep.ConnectMS)
 	row("first frame (ms)", rep.FirstFrameMS)
 	row("video delay (ms)", rep.Video.DelayMS)
 	row("audio delay (ms)", rep.Audio.DelayMS)
+	row("server delay (ms)", rep.Server.ForwardDelayMS)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the table: %w", err)
 	}
-	fmt.Fprintf(w, "video: %d packets received, loss %v %%\n", rep.Video.Packets, rep.Video.LossPct)
+	fmt.Fprintf(w, "video: %d packets received, loss %v %%", rep.Video.Packets, rep.Video.LossPct)
+	if l := rep.Video.LayerPct; l != nil {
+		fmt.Fprintf(w, "; layers in the window q %v %%, h %v %%, f %v %%", l[0], l[1], l[2])
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "audio: %d packets received, loss %v %%\n", rep.Audio.Packets, rep.Audio.LossPct)
 	s := rep.Server
 	fmt.Fprintf(w, "server CPU: %v µs per forwarded packet (%v %% of a core, %v packets/s, from %s)\n",
@@ -339,8 +433,12 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "server memory: RSS %v MiB, live %v MiB (heap + stacks); per subscriber: %v KiB live added since the baseline, at most %v KiB live, %v KiB RSS\n",
 		Num(float64(s.RSSBytes)/(1<<20)), Num(float64(s.LiveBytes)/(1<<20)), Num(float64(s.LivePerSubscriber)/1024),
 		Num(float64(s.LivePerSubscriberMax)/1024), Num(float64(s.RSSPerSubscriberMax)/1024))
+	fmt.Fprintf(w, "server live memory after GC: baseline %v MiB, end %v MiB; live memory per subscriber (after GC) %v KiB\n",
+		Num(float64(s.LiveAfterGCBaseline)/(1<<20)), Num(float64(s.LiveAfterGCEnd)/(1<<20)), Num(float64(s.LiveAfterGCPerSubscrib)/1024))
 	fmt.Fprintf(w, "server goroutines: %v; per subscriber %v\n", s.Goroutines, s.GoroutinesPerSubscrib)
-	_, err := fmt.Fprintf(w, "load tool CPU: %v %% of a core\n", rep.ToolCPU)
+	fmt.Fprintf(w, "server feedback from subscribers: receiver reports say loss %v %%, RTT %v ms (worst site); %v NACKed packets and %v layer switches in the window, %v peers without a bandwidth estimate\n",
+		s.ReportedLossPct, s.RTTMaxMS, s.NACKsReceived, s.LayerSwitches, s.PeersWithoutEstimate)
+	_, err := fmt.Fprintf(w, "load tool CPU: %v %% of a core; %v allocations per received packet\n", rep.ToolCPU, rep.ToolAllocsPerPacket)
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

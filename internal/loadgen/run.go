@@ -1,11 +1,13 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,7 +20,8 @@ import (
 type runner struct {
 	cfg       Config
 	clock     clock
-	api       *webrtc.API
+	api       *webrtc.API // publishers
+	subAPI    *webrtc.API // subscribers: with RTCP when cfg.SubRTCP
 	http      *http.Client
 	loopback  bool        // the server is on this machine's loopback
 	measuring atomic.Bool // subscribers record delay and loss only while set
@@ -38,11 +41,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &runner{cfg: cfg, clock: newClock(), http: newHTTPClient(nil, 15*time.Second)}
 	r.loopback = isLoopback(cfg.base.Hostname())
-	api, err := newAPI(r.loopback)
-	if err != nil {
+	var err error
+	if r.api, err = newAPI(r.loopback, false); err != nil {
 		return nil, err
 	}
-	r.api = api
+	if r.subAPI, err = newAPI(r.loopback, cfg.SubRTCP); err != nil {
+		return nil, err
+	}
 	defer r.closeAll()
 	return r.run(ctx)
 }
@@ -59,39 +64,54 @@ func isLoopback(host string) bool {
 func (r *runner) run(ctx context.Context) (*Report, error) {
 	cfg := &r.cfg
 	log := cfg.Log
-	if err := r.checkReachable(ctx); err != nil {
-		return nil, err
-	}
-
-	// Accounts and the lecture.
-	lectureID, lecturer, students, err := r.accounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("lecture ready", "lecture", lectureID)
-
-	// Sessions: every sign-in before the first join, so password hashing
-	// on the server does not overlap the measured part.
-	var lecturerCookie string
-	if cfg.Publishers > 0 {
-		a, _, err := signIn(ctx, cfg.base, r.http, lecturer.user, lecturer.password)
-		if err != nil {
+	whip := cfg.WHIP != ""
+	var lectureID string
+	var cookies []string
+	if !whip {
+		if err := r.checkReachable(ctx); err != nil {
 			return nil, err
 		}
-		lecturerCookie = a.cookie
 	}
-	cookies, err := r.signInAll(ctx, students)
-	if err != nil {
+	if err := r.checkDebug(ctx); err != nil {
 		return nil, err
 	}
-
-	// Publishers: the first one starts the lecture if it is not live yet.
-	for i := range cfg.Publishers {
-		pb, err := r.startPublisher(ctx, i, lecturerCookie, lectureID)
+	if whip {
+		pb, err := r.startWHIPPublisher(ctx)
 		if err != nil {
 			return nil, err
 		}
 		r.pubs = append(r.pubs, pb)
+	} else {
+		// Accounts and the lecture.
+		id, lecturer, students, err := r.accounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		lectureID = id
+		log.Info("lecture ready", "lecture", lectureID)
+
+		// Sessions: every sign-in before the first join, so password
+		// hashing on the server does not overlap the measured part.
+		var lecturerCookie string
+		if cfg.Publishers > 0 {
+			a, _, err := signIn(ctx, cfg.base, r.http, lecturer.user, lecturer.password)
+			if err != nil {
+				return nil, err
+			}
+			lecturerCookie = a.cookie
+		}
+		if cookies, err = r.signInAll(ctx, students); err != nil {
+			return nil, err
+		}
+
+		// Publishers: the first one starts the lecture if it is not live yet.
+		for i := range cfg.Publishers {
+			pb, err := r.startPublisher(ctx, i, lecturerCookie, lectureID)
+			if err != nil {
+				return nil, err
+			}
+			r.pubs = append(r.pubs, pb)
+		}
 	}
 	sendCtx, stopSending := context.WithCancel(context.Background())
 	defer stopSending()
@@ -109,7 +129,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	var wg sync.WaitGroup
 	for i := range cfg.Subscribers {
 		s := &subscriber{r: r}
-		s.p = newParticipant(r.api, s.onTrack)
+		s.p = newParticipant(r.subAPI, s.onTrack)
 		r.subs = append(r.subs, s)
 		at := time.Duration(0)
 		if cfg.Subscribers > 1 {
@@ -120,6 +140,10 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 			defer wg.Done()
 			if !sleepCtx(ctx, time.Until(rampStart.Add(at))) {
 				s.err = ctx.Err()
+				return
+			}
+			if whip {
+				s.err = s.setupWHEP(ctx)
 				return
 			}
 			s.err = s.setup(ctx, cookies[i%len(cookies)], lectureID)
@@ -141,33 +165,41 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	sleepCtx(ctx, cfg.Settle)
 	before, beforeErr := r.sampleServer(ctx)
 	toolBefore := selfCPU()
+	mallocsBefore := mallocs()
 	t0 := time.Now()
 	r.measuring.Store(true)
 	log.Info("measuring", "for", cfg.Duration)
 	sleepCtx(ctx, cfg.Duration)
 	r.measuring.Store(false)
 	window := time.Since(t0)
+	toolMallocs := mallocs() - mallocsBefore
 	after, afterErr := r.sampleServer(context.WithoutCancel(ctx))
 	toolCPU := selfCPU() - toolBefore
+	var endGC serverSample
+	var endGCErr error
+	if cfg.ServerDebug != "" {
+		endGC, endGCErr = r.sampleAfterGC(context.WithoutCancel(ctx))
+	}
 
 	for _, s := range r.subs {
 		if s.err == nil && s.down() {
 			s.dropped.Store(true)
 		}
 	}
-	if cfg.EndLecture && len(r.pubs) > 0 {
+	if cfg.EndLecture && len(r.pubs) > 0 && !whip {
 		_ = r.pubs[0].p.sig.send(outMessage{Type: "end"})
 	}
 	stopSending()
 	r.closeAll()
 
-	rep := r.report(window, base, before, after, toolCPU)
-	for _, err := range []error{baseErr, beforeErr, afterErr} {
+	rep := r.report(window, base, before, after, endGC, toolCPU, toolMallocs)
+	for _, err := range []error{baseErr, beforeErr, afterErr, endGCErr} {
 		if err != nil {
 			rep.Notes = append(rep.Notes, "server figures incomplete: "+err.Error())
 			break
 		}
 	}
+	rep.Notes = append(rep.Notes, r.deleteFailures()...)
 	return rep, nil
 }
 
@@ -345,6 +377,14 @@ func (s *subscriber) setup(ctx context.Context, cookie, lectureID string) error 
 			return err
 		}
 	}
+	return s.waitMedia(sctx)
+}
+
+// waitMedia waits for the subscriber's connection and, unless it asked for
+// audio only, its first video frame.
+func (s *subscriber) waitMedia(sctx context.Context) error {
+	cfg := &s.r.cfg
+	clk := s.r.clock
 	select {
 	case <-s.p.subUp:
 		s.connected = clk.now()
@@ -375,7 +415,7 @@ func (s *subscriber) down() bool {
 	select {
 	case <-s.p.subDown:
 		return true
-	case <-s.p.sig.done:
+	case <-s.p.sigDone():
 		return true
 	default:
 		return false
@@ -427,6 +467,54 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// startWHIPPublisher publishes over WHIP: no sign-in, no lecture.
+func (r *runner) startWHIPPublisher(ctx context.Context) (*publisher, error) {
+	pb := &publisher{r: r, p: newParticipant(r.api, nil)}
+	sctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	if err := pb.publish(sctx); err != nil {
+		pb.p.close()
+		return nil, fmt.Errorf("publisher 0: %w", err)
+	}
+	return pb, nil
+}
+
+// deleteFailures are the report's notes on WHIP and WHEP sessions whose
+// DELETE failed: how many, and the first reason.
+func (r *runner) deleteFailures() []string {
+	var n int
+	var first error
+	for _, p := range r.participants() {
+		if p.deleteErr != nil {
+			n++
+			first = cmp.Or(first, p.deleteErr)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d session(s) not ended: %v", n, first)}
+}
+
+// participants are every subscriber's and publisher's.
+func (r *runner) participants() []*participant {
+	var ps []*participant
+	for _, s := range r.subs {
+		ps = append(ps, s.p)
+	}
+	for _, pb := range r.pubs {
+		ps = append(ps, pb.p)
+	}
+	return ps
+}
+
+// mallocs is this process's heap allocations so far.
+func mallocs() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
 }
 
 // selfCPU is this process's user+system CPU seconds.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +21,20 @@ import (
 
 // testServer is the real lecturelink binary on a private redis-server.
 type testServer struct {
-	base string
-	pid  int
+	base  string
+	pid   int
+	debug string // the profiler's base URL (-debug-addr)
+}
+
+// freeAddr is a loopback TCP address free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 var runningURL = regexp.MustCompile(`msg="lecturelink is running" url=(\S+)`)
@@ -49,8 +62,9 @@ func startServer(t *testing.T) testServer {
 	}
 
 	// One student has two connections: the server must allow that.
+	debugAddr := freeAddr(t)
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-redis", "redis://"+rs.Addr, "-outbox", t.TempDir(), "-ice-loopback",
-		"-allow-duplicate-joins")
+		"-allow-duplicate-joins", "-debug-addr", debugAddr)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -86,7 +100,7 @@ func startServer(t *testing.T) testServer {
 	})
 	select {
 	case u := <-urls:
-		return testServer{base: u, pid: cmd.Process.Pid}
+		return testServer{base: u, pid: cmd.Process.Pid, debug: "http://" + debugAddr}
 	case <-done:
 		t.Fatal("server exited before listening")
 	case <-time.After(60 * time.Second):
@@ -98,7 +112,7 @@ func startServer(t *testing.T) testServer {
 // smallRun is a configuration for a short run against srv.
 func smallRun(srv testServer) Config {
 	return Config{
-		Server: srv.base, ServerPID: srv.pid,
+		Server: srv.base, ServerPID: srv.pid, ServerDebug: srv.debug, SubRTCP: true,
 		AdminUser: "admin", AdminPassword: adminPassword, Prefix: "lt", Password: "loadgen student password",
 		Subscribers: 3, Publishers: 1, Accounts: 2, // one student has two connections
 		Bitrate: 500_000, FPS: 15, Layers: 3, KeyframeInterval: time.Second, AudioBitrate: 32_000,
@@ -149,6 +163,31 @@ func TestRun(t *testing.T) {
 		if !(s.Goroutines > 0) || !(s.RSSBytes > 0) {
 			t.Errorf("server goroutines %v, RSS %v: want them from /metrics", s.Goroutines, s.RSSBytes)
 		}
+		// -server-debug: exact live memory at the baseline and the end.
+		if !(s.LiveAfterGCBaseline > 1<<20) || !(s.LiveAfterGCEnd > s.LiveAfterGCBaseline) || !(s.LiveAfterGCPerSubscrib > 0) ||
+			s.LiveAfterGCPerSubscrib != (s.LiveAfterGCEnd-s.LiveAfterGCBaseline)/3 {
+			t.Errorf("live after GC: baseline %v, end %v, per subscriber %v", s.LiveAfterGCBaseline, s.LiveAfterGCEnd, s.LiveAfterGCPerSubscrib)
+		}
+		if _, ok := rep.ServerSamples["endAfterGc"]; !ok {
+			t.Error("no endAfterGc sample in the report")
+		}
+		// The SFU's own forwarding delay: every packet forwarded in the
+		// window is counted once per published packet.
+		fd := s.ForwardDelayMS
+		if fd.N == 0 || !(fd.P50 > 0) || !(fd.P95 >= fd.P50) || !(fd.P99 >= fd.P95) || !(fd.P99 < 1000) {
+			t.Errorf("server delay %+v", fd)
+		}
+		// -sub-rtcp: the server got receiver reports (an RTT), and on
+		// loopback everyone stays on the top layer.
+		if !(s.ReportedLossPct >= 0) {
+			t.Errorf("reported loss %v: no receiver reports from the subscribers", s.ReportedLossPct)
+		}
+		if l := rep.Video.LayerPct; l == nil || !(l[2] > 95) {
+			t.Errorf("video layers %v: want the top layer", l)
+		}
+		if !(rep.ToolAllocsPerPacket > 0) {
+			t.Errorf("tool allocations per packet %v", rep.ToolAllocsPerPacket)
+		}
 		// A second run reuses the accounts and the live lecture.
 		cfg := smallRun(srv)
 		cfg.Subscribers, cfg.Duration = 1, time.Second
@@ -159,6 +198,18 @@ func TestRun(t *testing.T) {
 		if rep.Joined != 1 || rep.NoVideo != 0 {
 			t.Fatalf("second run: joined %d, without video %d", rep.Joined, rep.NoVideo)
 		}
+		// Without RTCP the server hears no receiver report from the
+		// subscriber; without -server-debug there is no exact memory.
+		cfg = smallRun(srv)
+		cfg.Subscribers, cfg.Duration, cfg.SubRTCP, cfg.ServerDebug = 1, time.Second, false, ""
+		rep, err = Run(ctx, cfg)
+		if err != nil {
+			t.Fatalf("run without RTCP: %v", err)
+		}
+		if rep.Joined != 1 || rep.NoVideo != 0 || !math.IsNaN(float64(rep.Server.LiveAfterGCEnd)) || !math.IsNaN(float64(rep.Server.ReportedLossPct)) {
+			t.Fatalf("run without RTCP: joined %d, without video %d, live after GC %v, reported loss %v; want 1, 0, unknown, unknown",
+				rep.Joined, rep.NoVideo, rep.Server.LiveAfterGCEnd, rep.Server.ReportedLossPct)
+		}
 	})
 
 	t.Run("wrong credentials", func(t *testing.T) {
@@ -166,6 +217,20 @@ func TestRun(t *testing.T) {
 		cfg.AdminPassword = "not the password"
 		_, err := Run(ctx, cfg)
 		if err == nil || err.Error() != `signing in as "admin": wrong username or password` {
+			t.Fatalf("err = %v", err)
+		}
+	})
+
+	t.Run("profiler unreachable", func(t *testing.T) {
+		cfg := smallRun(srv)
+		cfg.ServerDebug = "http://" + freeAddr(t)
+		_, err := Run(ctx, cfg)
+		if err == nil || !strings.Contains(err.Error(), "-server-debug "+cfg.ServerDebug+" is unreachable") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("err = %v", err)
+		}
+		cfg.ServerDebug = srv.base // lecturelink, not the profiler
+		_, err = Run(ctx, cfg)
+		if err == nil || !strings.Contains(err.Error(), "HTTP 404: is it the server's -debug-addr?") {
 			t.Fatalf("err = %v", err)
 		}
 	})

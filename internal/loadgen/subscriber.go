@@ -30,6 +30,9 @@ type trackStats struct {
 	video   bool
 	packets uint64 // all packets with a stamp, measured or not
 	delay   hist   // one-way delay of packets in the measurement window
+	// streams counts the window's packets by stamp stream: audio, or the
+	// simulcast layer (1 q, 2 h, 3 f) the server chose to forward.
+	streams [4]uint64
 
 	// Loss over the window: a segment is a run of one stream (publisher and
 	// layer) of increasing sequence numbers; a layer switch starts a new one.
@@ -89,6 +92,7 @@ func (ts *trackStats) packet(pkt []byte, now int64, measuring bool, firstFrame *
 		return
 	}
 	ts.delay.record(time.Duration(now - st.sent))
+	ts.streams[st.stream&3]++
 	ts.count(uint16(st.pub)<<8|uint16(st.stream), st.seq)
 }
 
