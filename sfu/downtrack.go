@@ -1,10 +1,7 @@
 package sfu
 
 import (
-	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,11 +46,17 @@ type downTrack struct {
 	rtxSeq atomic.Uint32
 	// probe is the padding of a running bandwidth probe (probe.go).
 	probe prober
-	// taps receives the subscriber's RTCP for the RTX SSRC, raws has the
-	// SRTP writers RTX packets are written to; nil in benchmarks.
+	// taps delivers the subscriber's RTCP for this track's SSRC (to
+	// onRTCP) and its RTX SSRC (to cc), raws has the SRTP writers RTX
+	// packets are written to; nil in benchmarks.
 	taps *rtcpTaps
 	raws *rawWriters
 	raw  atomic.Pointer[rawEntry] // this down-track's, once looked up
+	// st counts what the subscriber's RTCP asks for; rs is the
+	// retransmission state, nil until the first NACK. Both are used only
+	// by onRTCP.
+	st *counters
+	rs *resender
 }
 
 // binding is what Bind negotiated: immutable, replaced as a whole.
@@ -90,8 +93,14 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
 	twccID, rtxSSRC, rtxPT := negotiated(ctx, codec)
-	if d.taps != nil && rtxPT != 0 {
-		d.taps.register(rtxSSRC, d.cc)
+	if d.taps != nil {
+		// Before the first packet is written: pion opens the SSRC's
+		// RTCP stream (through taps.factory) at the first write, and the
+		// subscriber sends RTCP for the SSRC only once media arrives.
+		d.taps.register(uint32(ctx.SSRC()), d)
+		if rtxPT != 0 {
+			d.taps.register(rtxSSRC, d.cc)
+		}
 	}
 	d.bound.Store(&binding{
 		ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), w: ctx.WriteStream(),
@@ -107,6 +116,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 // Unbind implements webrtc.TrackLocal.
 func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 	if b := d.bound.Load(); b != nil && d.taps != nil {
+		d.taps.unregister(b.ssrc, d)
 		d.taps.unregister(b.rtxSSRC, d.cc)
 	}
 	d.bound.Store(nil)
@@ -149,79 +159,66 @@ func matchCodec(want webrtc.RTPCodecCapability, have []webrtc.RTPCodecParameters
 // moved on by then.
 const maxResendAgeMs = 1000
 
-// maxRTCPErrors ends an RTCP loop after this many read errors in a row that
-// are not the sender closing: garbage is skipped, but a stream that only
-// fails must not spin.
-const maxRTCPErrors = 1000
+// onRTCP handles one RTCP packet the subscriber addressed to this track's
+// SSRC: PLI/FIR become (throttled) keyframe requests to the publisher,
+// NACKs are answered from the publisher's packet cache within the
+// down-track's retransmission budget, receiver reports and REMB feed the
+// link figures and the estimate. It runs on the subscriber connection's
+// SRTCP reader, which hands each packet of a compound to the streams it
+// names (rtcpTaps): there is no goroutine per down-track, and the packet
+// is only valid during the call. Malformed RTCP is counted and skipped.
+func (d *downTrack) onRTCP(buf []byte, now time.Time) {
+	if d.cc != nil {
+		d.cc.onRTCP(buf, now)
+	}
+	pkts, err := rtcp.Unmarshal(buf)
+	if err != nil {
+		if d.st != nil {
+			d.st.rtcpErrors.Add(1)
+		}
+		return
+	}
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			d.st.plisReceived.Add(1)
+			d.requestKeyframe()
+		case *rtcp.ReceiverReport:
+			d.noteReports(p.Reports)
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			// Transport-wide feedback, when it comes, is the better
+			// estimate (browsers stop sending REMB once it is
+			// negotiated).
+			if d.est != nil && p.Bitrate > 0 && (d.cc == nil || !d.cc.active(now)) {
+				d.est.bps.Store(uint64(p.Bitrate))
+			}
+		case *rtcp.TransportLayerNack:
+			d.onNACK(p, now)
+		}
+	}
+}
 
-// rtcpLoop reads the subscriber's RTCP for this track until the sender is
-// stopped: PLI/FIR become (throttled) keyframe requests to the publisher, NACKs
-// are answered from the publisher's packet cache within the down-track's
-// retransmission budget. Malformed RTCP is skipped.
-func (d *downTrack) rtcpLoop(sender *webrtc.RTPSender, st *counters) {
-	buf := make([]byte, 1500)
-	// The retransmission state (~7 KiB) is made at the first NACK: most
-	// subscribers on a clean path never send one.
-	var rs *resender
-	errs := 0
-	for {
-		n, _, err := sender.Read(buf)
-		if err != nil {
-			// pion's report interceptors parse RTCP before we do and return
-			// their parse error from Read: that is garbage from the
-			// subscriber, not the end of the stream.
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if errs++; errs >= maxRTCPErrors {
-				d.logger().Warn("subscriber RTCP keeps failing; no more NACK/PLI handling for this track", "track", d.id, "err", err)
-				return
-			}
-			st.rtcpErrors.Add(1)
-			continue
-		}
-		errs = 0
-		if d.cc != nil {
-			d.cc.onRTCP(buf[:n], time.Now())
-		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			st.rtcpErrors.Add(1)
-			continue
-		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				st.plisReceived.Add(1)
-				d.requestKeyframe()
-			case *rtcp.ReceiverReport:
-				d.noteReports(p.Reports)
-			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				// Transport-wide feedback, when it comes, is the better
-				// estimate (browsers stop sending REMB once it is
-				// negotiated).
-				if d.est != nil && p.Bitrate > 0 && (d.cc == nil || !d.cc.active(time.Now())) {
-					d.est.bps.Store(uint64(p.Bitrate))
-				}
-			case *rtcp.TransportLayerNack:
-				now := time.Now()
-				if rs == nil {
-					rs = &resender{scratch: make([]byte, cacheSlotSize), budget: newNACKBudget(now)}
-				}
-				rs.budget.refill(now)
-				rs.now = now
-				// NackPair.Range would take a closure, which escapes:
-				// walk the pairs by hand to stay allocation-free.
-				for _, np := range p.Nacks {
-					st.nacksReceived.Add(1)
-					d.resend(np.PacketID, rs, st)
-					for i := range uint16(16) {
-						if np.LostPackets&(1<<i) != 0 {
-							st.nacksReceived.Add(1)
-							d.resend(np.PacketID+i+1, rs, st)
-						}
-					}
-				}
+// onNACK resends what a NACK asks for. The retransmission state (~7 KiB)
+// is made at the first NACK: most subscribers on a clean path never send
+// one.
+func (d *downTrack) onNACK(p *rtcp.TransportLayerNack, now time.Time) {
+	rs := d.rs
+	if rs == nil {
+		rs = &resender{scratch: make([]byte, cacheSlotSize), budget: newNACKBudget(now)}
+		d.rs = rs
+	}
+	rs.budget.refill(now)
+	rs.now = now
+	st := d.st
+	// NackPair.Range would take a closure, which escapes: walk the pairs
+	// by hand to stay allocation-free.
+	for _, np := range p.Nacks {
+		st.nacksReceived.Add(1)
+		d.resend(np.PacketID, rs, st)
+		for i := range uint16(16) {
+			if np.LostPackets&(1<<i) != 0 {
+				st.nacksReceived.Add(1)
+				d.resend(np.PacketID+i+1, rs, st)
 			}
 		}
 	}
@@ -250,8 +247,8 @@ func (d *downTrack) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// resender is the state of a down-track's retransmissions, owned by its
-// RTCP goroutine.
+// resender is the state of a down-track's retransmissions, owned by the
+// subscriber connection's SRTCP reader (onRTCP).
 type resender struct {
 	scratch []byte
 	hdr     rtp.Header

@@ -428,7 +428,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		d.log = p.log
 		d.est = &p.est
 		d.cc = &p.cc
-		d.taps, d.raws = p.sfu.taps, p.sfu.raws
+		d.taps, d.raws, d.st = p.sfu.taps, p.sfu.raws, p.sfu.st
 		if !t.addDown(d) {
 			continue // ended meanwhile
 		}
@@ -440,9 +440,6 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		}
 		p.downs[t] = &subscription{down: d, sender: sender}
 		changed = true
-		if !p.goTracked(func() { d.rtcpLoop(sender, p.sfu.st) }) {
-			return
-		}
 		if !p.allocating {
 			p.allocating = p.goTracked(p.allocLoop)
 		}

@@ -69,18 +69,31 @@ func negotiated(ctx webrtc.TrackLocalContext, codec webrtc.RTPCodecParameters) (
 	return twccID, rtxSSRC, rtxPT
 }
 
-// rtcpTaps delivers the RTCP a subscriber addresses to one of its RTX
-// SSRCs. Feedback names the SSRC of the last packet received, which during
-// a probe or a burst of repairs is often an RTX SSRC; pion opens no RTCP
-// reader for those and drops what arrives for them. The SFU's SettingEngine
-// builds every SRTP/SRTCP read buffer through factory: the buffer of an RTX
-// SSRC a down-track registered (at Bind) hands the subscriber's estimator
-// the TWCC feedback written to it and keeps nothing; every other buffer is
-// pion's usual one. SSRCs are random 32-bit numbers per connection: two
-// subscribers' RTX SSRCs colliding is a 1 in 4 billion chance, and would
-// only mix up feedback.
+// rtcpTaps delivers the RTCP a subscriber addresses to a down-track's SSRCs
+// straight to the SFU, on the connection's SRTCP reader. The SFU's
+// SettingEngine builds every SRTP/SRTCP read buffer through factory; the
+// RTCP buffer of an SSRC registered here (at Bind) hands each packet
+// written to it to its sink and keeps nothing. Every other buffer is
+// pion's usual one.
+//
+//   - A down-track's media SSRC: its onRTCP answers NACKs and PLIs there
+//     and then. Reading RTCP through each RTPSender instead would take a
+//     goroutine, a buffer and a copy per down-track, two per subscriber.
+//   - Its RTX SSRC: feedback names the SSRC of the last packet received,
+//     which during a probe or a burst of repairs is often an RTX SSRC;
+//     pion opens no RTCP reader for those and would drop what arrives. The
+//     TWCC feedback goes to the subscriber's estimator.
+//
+// SSRCs are random 32-bit numbers per connection: two subscribers' SSRCs
+// colliding is a 1 in 4 billion chance, and would only mix up feedback.
 type rtcpTaps struct {
-	m sync.Map // uint32 RTX SSRC -> *congestion
+	m sync.Map // uint32 SSRC -> rtcpSink
+}
+
+// rtcpSink takes the RTCP packets addressed to one SSRC, one at a time, on
+// the connection's SRTCP reader; buf is only valid during the call.
+type rtcpSink interface {
+	onRTCP(buf []byte, now time.Time)
 }
 
 // Read buffer limits, as pion's defaults (srtp's srtpBufferSize and
@@ -90,22 +103,22 @@ const (
 	rtcpBufferLimit = 100 * 1000
 )
 
-func (t *rtcpTaps) register(ssrc uint32, c *congestion) {
-	if ssrc != 0 && c != nil {
-		t.m.Store(ssrc, c)
+func (t *rtcpTaps) register(ssrc uint32, s rtcpSink) {
+	if ssrc != 0 && s != nil {
+		t.m.Store(ssrc, s)
 	}
 }
 
-func (t *rtcpTaps) unregister(ssrc uint32, c *congestion) {
-	if ssrc != 0 {
-		t.m.CompareAndDelete(ssrc, c)
+func (t *rtcpTaps) unregister(ssrc uint32, s rtcpSink) {
+	if ssrc != 0 && s != nil {
+		t.m.CompareAndDelete(ssrc, s)
 	}
 }
 
 func (t *rtcpTaps) factory(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
 	if kind == packetio.RTCPBufferPacket {
 		if v, ok := t.m.Load(ssrc); ok {
-			return &tapBuffer{cc: v.(*congestion), done: make(chan struct{})}
+			return &tapBuffer{sink: v.(rtcpSink), done: make(chan struct{})}
 		}
 	}
 	b := &packetBuffer{Buffer: packetio.NewBuffer()}
@@ -140,16 +153,16 @@ func (b *packetBuffer) WriteWithAttributes(buf []byte, attrs packetio.Attributes
 	return b.Buffer.Write(buf, attrs)
 }
 
-// tapBuffer is the read buffer of an RTX SSRC's RTCP: writes go to the
-// estimator, reads wait for Close.
+// tapBuffer is the read buffer of a tapped SSRC's RTCP: writes go to its
+// sink, nothing is kept, reads wait for Close.
 type tapBuffer struct {
-	cc   *congestion
+	sink rtcpSink
 	once sync.Once
 	done chan struct{}
 }
 
 func (b *tapBuffer) Write(p []byte) (int, error) {
-	b.cc.onRTCP(p, time.Now())
+	b.sink.onRTCP(p, time.Now())
 	return len(p), nil
 }
 
