@@ -157,7 +157,7 @@ func TestGarbageRTCPIgnored(t *testing.T) {
 	n0 := student.count(webrtc.RTPCodecTypeVideo)
 	waitFor(ctx, t, "media after garbage", func() bool { return student.count(webrtc.RTPCodecTypeVideo) >= n0+50 })
 
-	// The RTCP loop is still alive: a real NACK is answered.
+	// RTCP handling goes on: a real NACK is answered.
 	served0 := s.Stats().NACKsServed
 	seq := maxSeq(student.received(webrtc.RTPCodecTypeVideo)) - 5
 	if err := student.sub.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
@@ -167,7 +167,7 @@ func TestGarbageRTCPIgnored(t *testing.T) {
 	}
 	waitFor(ctx, t, "NACK answered after garbage", func() bool { return s.Stats().NACKsServed > served0 })
 	if n := s.Stats().RTCPErrors; n == 0 {
-		t.Error("no malformed RTCP reached the SFU's reader: the test proves nothing")
+		t.Error("no malformed RTCP reached the SFU's RTCP handling: the test proves nothing")
 	} else {
 		t.Logf("%d malformed RTCP reads skipped", n)
 	}

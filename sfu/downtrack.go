@@ -168,8 +168,11 @@ const maxResendAgeMs = 1000
 // names (rtcpTaps): there is no goroutine per down-track, and the packet
 // is only valid during the call. Malformed RTCP is counted and skipped.
 func (d *downTrack) onRTCP(buf []byte, now time.Time) {
-	if d.cc != nil {
-		d.cc.onRTCP(buf, now)
+	if d.cc != nil && d.cc.feedback(buf, now) > 0 && d.st != nil {
+		d.st.rtcpErrors.Add(1)
+	}
+	if onlyTWCC(buf) {
+		return // the estimator's, read above without allocating
 	}
 	pkts, err := rtcp.Unmarshal(buf)
 	if err != nil {

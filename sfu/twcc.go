@@ -71,7 +71,6 @@ type congestion struct {
 	recent    [4]uint32 // last feedback ids, to skip a duplicate
 	nrec      int
 	rs        []pktResult // reused per feedback
-	fb        rtcp.TransportLayerCC
 }
 
 func (c *congestion) init(est *estimate, want func() uint64, probe func(rate float64, d time.Duration) bool) {
@@ -142,13 +141,25 @@ func isTWCC(buf []byte) bool {
 	return false
 }
 
-// onRTCP handles the TWCC feedback in one compound RTCP packet from the
-// subscriber. It is called by the RTCP goroutines of all of the
-// subscriber's down-tracks (pion hands each sender the RTCP addressed to
-// its SSRC, and feedback names one media SSRC), so it takes c.mu.
-func (c *congestion) onRTCP(buf []byte, now time.Time) {
+// onlyTWCC reports whether buf is a single transport-wide feedback packet,
+// as pion's SRTCP reader hands them over (it splits compound packets).
+func onlyTWCC(buf []byte) bool {
+	return len(buf) >= 4 && rtcp.PacketType(buf[1]) == rtcp.TypeTransportSpecificFeedback &&
+		buf[0]&0x1f == rtcp.FormatTCC && (int(binary.BigEndian.Uint16(buf[2:]))+1)*4 >= len(buf)
+}
+
+// onRTCP handles the TWCC feedback in an RTCP packet from the subscriber.
+// It is called for every down-track the feedback names (rtcpTaps: its
+// media or RTX SSRC), from the subscriber connection's SRTCP reader, and
+// the probe and retransmission paths read the estimator too, so it takes
+// c.mu. Nothing is allocated per feedback.
+func (c *congestion) onRTCP(buf []byte, now time.Time) { c.feedback(buf, now) }
+
+// feedback is onRTCP, returning how many feedback packets in buf could not
+// be read.
+func (c *congestion) feedback(buf []byte, now time.Time) (malformed int) {
 	if !isTWCC(buf) {
-		return
+		return 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -162,19 +173,22 @@ func (c *congestion) onRTCP(buf []byte, now time.Time) {
 		if rtcp.PacketType(pkt[1]) != rtcp.TypeTransportSpecificFeedback || pkt[0]&0x1f != rtcp.FormatTCC {
 			continue
 		}
-		c.fb = rtcp.TransportLayerCC{} // Unmarshal appends to its slices
-		if err := c.fb.Unmarshal(pkt); err != nil {
+		fb, err := parseTWCC(pkt)
+		if err != nil {
+			malformed++
 			continue
 		}
-		c.handle(&c.fb, now)
+		c.handle(&fb, now)
 	}
+	return malformed
 }
 
-// handle processes one feedback packet; c.mu is held.
-func (c *congestion) handle(fb *rtcp.TransportLayerCC, now time.Time) {
+// handle processes one feedback packet; c.mu is held. It allocates
+// nothing once c.rs has grown to a feedback's size.
+func (c *congestion) handle(fb *twccFeedback, now time.Time) {
 	// A compound packet naming several SSRCs reaches several down-tracks;
 	// the feedback counter and base sequence tell a copy.
-	id := uint32(fb.FbPktCount)<<24 | uint32(fb.BaseSequenceNumber)<<8 | uint32(fb.PacketStatusCount&0xff)
+	id := uint32(fb.fbCount)<<24 | uint32(fb.baseSeq)<<8 | uint32(fb.count&0xff)
 	for i := range min(c.nrec, len(c.recent)) {
 		if c.recent[i] == id {
 			return
@@ -186,39 +200,14 @@ func (c *congestion) handle(fb *rtcp.TransportLayerCC, now time.Time) {
 
 	nowUs := micros(now)
 	c.rs = c.rs[:0]
-	arr := int64(fb.ReferenceTime) * 64_000
-	seq := fb.BaseSequenceNumber
-	left := int(fb.PacketStatusCount)
-	deltas := fb.RecvDeltas
-	add := func(symbol uint16) {
-		recv := symbol != rtcp.TypeTCCPacketNotReceived
-		if recv && (symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta) {
-			if len(deltas) == 0 {
-				recv = false
-			} else {
-				arr += deltas[0].Delta
-				deltas = deltas[1:]
-			}
+	it := fb.packets()
+	for {
+		seq, arr, recv, ok := it.next()
+		if !ok {
+			break
 		}
 		if at, size, ok := c.sent(seq, nowUs); ok {
 			c.rs = append(c.rs, pktResult{send: at, arr: arr, size: int32(size), recv: recv})
-		}
-		seq++
-		left--
-	}
-	for _, ch := range fb.PacketChunks {
-		switch ch := ch.(type) {
-		case *rtcp.RunLengthChunk:
-			for range min(int(ch.RunLength), left) {
-				add(ch.PacketStatusSymbol)
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range ch.SymbolList {
-				if left <= 0 {
-					break
-				}
-				add(s)
-			}
 		}
 	}
 	if len(c.rs) == 0 {
