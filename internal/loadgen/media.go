@@ -122,3 +122,18 @@ func (*headerCache) BindRemoteStream(_ *interceptor.StreamInfo, reader intercept
 		return n, attr, nil
 	})
 }
+
+// drainRTCP reads the RTCP the server sends about a received track (its
+// sender reports) until the connection closes, as a browser does: the
+// receiver-report interceptor notes each sender report there, so the
+// reports it sends back carry the delay since it (LSR/DLSR) from which
+// the server computes the round-trip time; unread, they would also pile
+// up in pion's buffer.
+func drainRTCP(r *webrtc.RTPReceiver) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := r.Read(buf); err != nil {
+			return
+		}
+	}
+}

@@ -201,7 +201,10 @@ func (p *participant) answerSub(sdp string) error {
 			return err
 		}
 		if p.onTrack != nil {
-			pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.onTrack(t) })
+			pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+				go drainRTCP(r)
+				p.onTrack(t)
+			})
 		}
 		p.mu.Lock()
 		p.sub = pc

@@ -41,6 +41,14 @@ var runningURL = regexp.MustCompile(`msg="lecturelink is running" url=(\S+)`)
 
 const adminPassword = "loadgen admin password"
 
+// maxGoroutinesPerSubscriber bounds what one subscriber costs the server
+// in goroutines, maxGoroutinesPerLecture what a lecture's first
+// subscribers add once.
+const (
+	maxGoroutinesPerSubscriber = 18
+	maxGoroutinesPerLecture    = 4
+)
+
 // startServer builds and runs the server, as an operator would, with an
 // admin account seeded in its Redis. It stops when the test ends.
 func startServer(t *testing.T) testServer {
@@ -163,6 +171,15 @@ func TestRun(t *testing.T) {
 		if !(s.Goroutines > 0) || !(s.RSSBytes > 0) {
 			t.Errorf("server goroutines %v, RSS %v: want them from /metrics", s.Goroutines, s.RSSBytes)
 		}
+		// The server's goroutines per subscriber are a stated bound
+		// (docs/performance.md): 14 of pion's per connection, the SFU's
+		// allocation loop and notifier, the WebSocket's reader and writer;
+		// plus a few the lecture starts with its first subscriber, which
+		// weigh on a run this small.
+		if added := float64(s.GoroutinesPerSubscrib) * 3; !(added > 0 && added <= 3*maxGoroutinesPerSubscriber+maxGoroutinesPerLecture) {
+			t.Errorf("server goroutines per subscriber %v (%v for 3), want at most %d each and %d for the lecture",
+				s.GoroutinesPerSubscrib, added, maxGoroutinesPerSubscriber, maxGoroutinesPerLecture)
+		}
 		// -server-debug: exact live memory at the baseline and the end.
 		if !(s.LiveAfterGCBaseline > 1<<20) || !(s.LiveAfterGCEnd > s.LiveAfterGCBaseline) || !(s.LiveAfterGCPerSubscrib > 0) ||
 			s.LiveAfterGCPerSubscrib != (s.LiveAfterGCEnd-s.LiveAfterGCBaseline)/3 {
@@ -181,6 +198,11 @@ func TestRun(t *testing.T) {
 		// loopback everyone stays on the top layer.
 		if !(s.ReportedLossPct >= 0) {
 			t.Errorf("reported loss %v: no receiver reports from the subscribers", s.ReportedLossPct)
+		}
+		// The subscribers read the server's sender reports, so their
+		// receiver reports let it measure the round trip.
+		if !(s.RTTMaxMS >= 0 && s.RTTMaxMS < 1000) {
+			t.Errorf("round-trip time %v ms: the receiver reports carried no sender-report timing", s.RTTMaxMS)
 		}
 		if l := rep.Video.LayerPct; l == nil || !(l[2] > 95) {
 			t.Errorf("video layers %v: want the top layer", l)

@@ -136,7 +136,10 @@ func (s *subscriber) setupWHEP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { s.onTrack(t) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		go drainRTCP(r)
+		s.onTrack(t)
+	})
 	s.p.mu.Lock()
 	s.p.sub = pc
 	s.p.mu.Unlock()
