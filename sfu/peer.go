@@ -32,6 +32,8 @@ type Peer struct {
 	// callbacks to tell the current connection from a retired one.
 	pubPC atomic.Pointer[webrtc.PeerConnection]
 	sub   *webrtc.PeerConnection
+	// taps hands the RTCP arriving on sub to the down-tracks it names.
+	taps rtcpTaps
 
 	// gate holds the publish rights and the mute (gate* bits), loaded
 	// once per received packet; rightsMu serializes its writers and the
@@ -124,8 +126,8 @@ func newPeer(r *Room, id string, opts PeerOptions) (*Peer, error) {
 	p.cc.init(&p.est, p.wantRate, p.startProbe)
 	cfg := webrtc.Configuration{ICEServers: s.cfg.ICEServers}
 	var err error
-	if p.sub, err = s.subAPI.NewPeerConnection(cfg); err != nil {
-		return nil, fmt.Errorf("sfu: new sub peer connection: %w", err)
+	if p.sub, err = s.newSubConnection(&p.taps, cfg); err != nil {
+		return nil, err
 	}
 	p.watch(p.sub, &p.subT)
 	if opts.Publish {
@@ -428,7 +430,7 @@ func (p *Peer) subscribe(ts ...*pubTrack) {
 		d.log = p.log
 		d.est = &p.est
 		d.cc = &p.cc
-		d.taps, d.raws, d.st = p.sfu.taps, p.sfu.raws, p.sfu.st
+		d.taps, d.raws, d.st = &p.taps, p.sfu.raws, p.sfu.st
 		if !t.addDown(d) {
 			continue // ended meanwhile
 		}

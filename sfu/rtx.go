@@ -69,23 +69,28 @@ func negotiated(ctx webrtc.TrackLocalContext, codec webrtc.RTPCodecParameters) (
 	return twccID, rtxSSRC, rtxPT
 }
 
-// rtcpTaps delivers the RTCP a subscriber addresses to a down-track's SSRCs
-// straight to the SFU, on the connection's SRTCP reader. The SFU's
-// SettingEngine builds every SRTP/SRTCP read buffer through factory; the
-// RTCP buffer of an SSRC registered here (at Bind) hands each packet
-// written to it to its sink and keeps nothing. Every other buffer is
-// pion's usual one.
+// rtcpTaps delivers the RTCP a subscriber sends on its sub connection to
+// the down-tracks it names, on the connection's SRTCP reader. Each sub
+// connection has its own (its API's BufferFactory is the taps' factory):
+// pion tells the factory only an SSRC, and SSRCs are chosen per connection,
+// so a subscriber's RTCP must never be looked up among other connections'.
+// Every RTCP read buffer of the connection is a tapBuffer, which looks the
+// SSRC up when a packet is written to it, hands the packet to the SSRC's
+// sink and keeps nothing; a packet for an SSRC that has none is dropped.
 //
-//   - A down-track's media SSRC: its onRTCP answers NACKs and PLIs there
-//     and then. Reading RTCP through each RTPSender instead would take a
-//     goroutine, a buffer and a copy per down-track, two per subscriber.
+//   - A down-track's media SSRC (registered at Bind): its onRTCP answers
+//     NACKs and PLIs there and then. Reading RTCP through each RTPSender
+//     instead would take a goroutine, a buffer and a copy per down-track,
+//     two per subscriber.
 //   - Its RTX SSRC: feedback names the SSRC of the last packet received,
 //     which during a probe or a burst of repairs is often an RTX SSRC;
 //     pion opens no RTCP reader for those and would drop what arrives. The
 //     TWCC feedback goes to the subscriber's estimator.
 //
-// SSRCs are random 32-bit numbers per connection: two subscribers' SSRCs
-// colliding is a 1 in 4 billion chance, and would only mix up feedback.
+// Looking up at each write, not when the buffer is made, keeps RTCP that
+// arrives before Bind from leaving a buffer nobody reads, and a re-Bind
+// from leaving a stale sink. A connection has one SRTCP reader, so each
+// sink is called from one goroutine at a time.
 type rtcpTaps struct {
 	m sync.Map // uint32 SSRC -> rtcpSink
 }
@@ -96,12 +101,9 @@ type rtcpSink interface {
 	onRTCP(buf []byte, now time.Time)
 }
 
-// Read buffer limits, as pion's defaults (srtp's srtpBufferSize and
-// srtcpBufferSize).
-const (
-	rtpBufferLimit  = 1000 * 1000
-	rtcpBufferLimit = 100 * 1000
-)
+// rtpBufferLimit is pion's default read buffer limit (srtp's
+// srtpBufferSize).
+const rtpBufferLimit = 1000 * 1000
 
 func (t *rtcpTaps) register(ssrc uint32, s rtcpSink) {
 	if ssrc != 0 && s != nil {
@@ -117,16 +119,12 @@ func (t *rtcpTaps) unregister(ssrc uint32, s rtcpSink) {
 
 func (t *rtcpTaps) factory(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
 	if kind == packetio.RTCPBufferPacket {
-		if v, ok := t.m.Load(ssrc); ok {
-			return &tapBuffer{sink: v.(rtcpSink), done: make(chan struct{})}
-		}
+		return &tapBuffer{taps: t, ssrc: ssrc, done: make(chan struct{})}
 	}
+	// A subscriber sends no media on its sub connection; pion's usual
+	// buffer for whatever arrives.
 	b := &packetBuffer{Buffer: packetio.NewBuffer()}
-	if kind == packetio.RTCPBufferPacket {
-		b.SetLimitSize(rtcpBufferLimit)
-	} else {
-		b.SetLimitSize(rtpBufferLimit)
-	}
+	b.SetLimitSize(rtpBufferLimit)
 	return b
 }
 
@@ -153,16 +151,20 @@ func (b *packetBuffer) WriteWithAttributes(buf []byte, attrs packetio.Attributes
 	return b.Buffer.Write(buf, attrs)
 }
 
-// tapBuffer is the read buffer of a tapped SSRC's RTCP: writes go to its
-// sink, nothing is kept, reads wait for Close.
+// tapBuffer is the read buffer of one SSRC's RTCP on a sub connection:
+// writes go to the SSRC's sink, if it has one; nothing is kept; reads wait
+// for Close.
 type tapBuffer struct {
-	sink rtcpSink
+	taps *rtcpTaps
+	ssrc uint32
 	once sync.Once
 	done chan struct{}
 }
 
 func (b *tapBuffer) Write(p []byte) (int, error) {
-	b.sink.onRTCP(p, time.Now())
+	if v, ok := b.taps.m.Load(b.ssrc); ok {
+		v.(rtcpSink).onRTCP(p, time.Now())
+	}
 	return len(p), nil
 }
 

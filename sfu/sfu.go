@@ -197,13 +197,12 @@ type counters struct {
 type SFU struct {
 	cfg Config
 	log *slog.Logger
-	// pubAPI makes the connections the SFU receives on, subAPI those it
-	// only sends on (newAPIs).
-	pubAPI, subAPI *webrtc.API
-	st             *counters
-	// taps routes subscribers' RTCP for RTX SSRCs, raws holds the SRTP
-	// writers RTX is written to (rtx.go).
-	taps *rtcpTaps
+	// pubAPI makes the connections the SFU receives on; sub those it only
+	// sends on, one API per connection (newSubConnection).
+	pubAPI *webrtc.API
+	sub    subAPI
+	st     *counters
+	// raws holds the SRTP writers RTX is written to (rtx.go).
 	raws *rawWriters
 	// mux is the shared UDP socket (Config.UDPMux); nil without it.
 	mux *udpMux
@@ -227,7 +226,7 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.KeyframeInterval <= 0 {
 		cfg.KeyframeInterval = 500 * time.Millisecond
 	}
-	taps, raws := &rtcpTaps{}, &rawWriters{}
+	raws := &rawWriters{}
 	var mux *udpMux
 	if cfg.UDPMux {
 		var err error
@@ -235,7 +234,7 @@ func New(cfg Config) (*SFU, error) {
 			return nil, err
 		}
 	}
-	pubAPI, subAPI, err := newAPIs(cfg, taps, raws, mux)
+	pubAPI, sub, err := newAPIs(cfg, raws, mux)
 	if err != nil {
 		if mux != nil {
 			_ = mux.Close()
@@ -246,8 +245,7 @@ func New(cfg Config) (*SFU, error) {
 		cfg:    cfg,
 		log:    cfg.Logger,
 		pubAPI: pubAPI,
-		subAPI: subAPI,
-		taps:   taps,
+		sub:    sub,
 		raws:   raws,
 		mux:    mux,
 		st:     &counters{},
@@ -255,11 +253,36 @@ func New(cfg Config) (*SFU, error) {
 	}, nil
 }
 
-// newAPIs builds the two webrtc.APIs every peer connection comes from: pub
-// for the connections the SFU receives media on, sub for those it only
-// sends on. They share the codecs, header extensions and settings and
-// differ in their interceptors, because each interceptor costs goroutines,
-// memory and work per packet on every connection it is built for.
+// subAPI is what a sub connection's webrtc.API is made of. Each sub
+// connection gets an API of its own (newSubConnection) whose read buffers
+// come from that connection's rtcpTaps: pion's BufferFactory is told only
+// an SSRC, and a subscriber's RTCP must reach its own down-tracks and
+// never another connection's.
+type subAPI struct {
+	media    *webrtc.MediaEngine // copied by pion for each connection
+	settings webrtc.SettingEngine
+	reg      *interceptor.Registry // builds new interceptors per connection
+}
+
+// newSubConnection makes a sub connection whose subscriber's RTCP goes
+// to taps.
+func (s *SFU) newSubConnection(taps *rtcpTaps, cfg webrtc.Configuration) (*webrtc.PeerConnection, error) {
+	se := s.sub.settings
+	se.BufferFactory = taps.factory
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(s.sub.media), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(s.sub.reg))
+	pc, err := api.NewPeerConnection(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: new sub peer connection: %w", err)
+	}
+	return pc, nil
+}
+
+// newAPIs builds what every peer connection comes from: the pub API for
+// the connections the SFU receives media on, and the parts of the API of
+// each sub connection, which it only sends on. They share the codecs,
+// header extensions and settings and differ in their interceptors, because
+// each interceptor costs goroutines, memory and work per packet on every
+// connection it is built for.
 //
 // Both leave out pion's NACK responder, which keeps up to 1,024 packet
 // copies per outgoing stream: NACKs are answered from one packetCache per
@@ -277,58 +300,59 @@ func New(cfg Config) (*SFU, error) {
 // RTCP feedback for audio and video in both directions, which is all the
 // sub connections need to offer them: the SFU stamps its own sequence
 // numbers in the fan-out (twcc.go) instead of pion's
-// HeaderExtensionInterceptor, which allocates per packet. taps gives the
-// estimator the feedback pion would drop.
+// HeaderExtensionInterceptor, which allocates per packet. A sub
+// connection's read buffers come from its rtcpTaps (rtx.go), which hand its
+// subscriber's RTCP to the down-tracks and the estimator as it arrives.
 //
 // SRTP protection profiles are listed explicitly, AES-GCM first: with AES-NI
 // and carry-less multiply it encrypts and authenticates in one pass, cheaper
 // per packet than AES-CM with a separate HMAC-SHA1, and browsers offer it.
 // pion's default order prefers AES-256-GCM; AES-128-GCM is ample for live
 // media and does fewer rounds, so it comes first.
-func newAPIs(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (pub, sub *webrtc.API, err error) {
+func newAPIs(cfg Config, raws *rawWriters, mux *udpMux) (pub *webrtc.API, sub subAPI, err error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, nil, fmt.Errorf("sfu: register codecs: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: register codecs: %w", err)
 	}
 	pubReg := &interceptor.Registry{}
 	pubReg.Add(raws) // first: innermost, next to SRTP
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
-		return nil, nil, fmt.Errorf("sfu: nack generator: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: nack generator: %w", err)
 	}
 	pubReg.Add(gen)
 	if err := webrtc.ConfigureRTCPReports(pubReg); err != nil {
-		return nil, nil, fmt.Errorf("sfu: rtcp reports: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: rtcp reports: %w", err)
 	}
 	// Publishers' simulcast encodings are told apart by their RID header
 	// extension.
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
-		return nil, nil, fmt.Errorf("sfu: simulcast extensions: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: simulcast extensions: %w", err)
 	}
 	// Publishers' audio levels feed the active speaker detector.
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverDirectionRecvonly); err != nil {
-		return nil, nil, fmt.Errorf("sfu: audio level extension: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: audio level extension: %w", err)
 	}
 	if err := webrtc.ConfigureTWCCSender(m, pubReg); err != nil {
-		return nil, nil, fmt.Errorf("sfu: twcc: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: twcc: %w", err)
 	}
 
 	subReg := &interceptor.Registry{}
 	subReg.Add(raws)
 	sr, err := report.NewSenderInterceptor()
 	if err != nil {
-		return nil, nil, fmt.Errorf("sfu: sender reports: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: sender reports: %w", err)
 	}
 	subReg.Add(sr)
 
-	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}, BufferFactory: taps.factory}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: cfg.Logger}}
 	// One view of the host's interfaces for every connection: otherwise
 	// each ICE agent enumerates them over netlink when it is made and
 	// keeps its own copy (~7 KiB a connection, and a burst of syscalls
 	// when a lecture fills). The list is read once, at start.
 	nw, err := stdnet.NewNet()
 	if err != nil {
-		return nil, nil, fmt.Errorf("sfu: network interfaces: %w", err)
+		return nil, subAPI{}, fmt.Errorf("sfu: network interfaces: %w", err)
 	}
 	se.SetNet(fixedNet{nw})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
@@ -338,7 +362,7 @@ func newAPIs(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (pub, su
 		se.SetICEUDPMux(mux.mux)
 	} else if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, nil, fmt.Errorf("sfu: udp port range: %w", err)
+			return nil, subAPI{}, fmt.Errorf("sfu: udp port range: %w", err)
 		}
 	}
 	if len(cfg.NAT1To1IPs) > 0 {
@@ -347,7 +371,7 @@ func newAPIs(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (pub, su
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			return nil, nil, fmt.Errorf("sfu: nat 1:1 ips: %w", err)
+			return nil, subAPI{}, fmt.Errorf("sfu: nat 1:1 ips: %w", err)
 		}
 	}
 	if len(cfg.NetworkTypes) > 0 {
@@ -357,8 +381,7 @@ func newAPIs(cfg Config, taps *rtcpTaps, raws *rawWriters, mux *udpMux) (pub, su
 		se.SetInterfaceFilter(cfg.InterfaceFilter)
 	}
 	pub = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(pubReg))
-	sub = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(subReg))
-	return pub, sub, nil
+	return pub, subAPI{media: m, settings: se, reg: subReg}, nil
 }
 
 // Room returns the room with the given id, creating it if needed. After

@@ -19,11 +19,12 @@ import (
 // says which numbers arrived when; the estimator (bwe.go) turns that into
 // Peer.est.bps.
 
-// histSize is the send history of one subscriber: at 1,000 packets/s
-// (8 Mbit/s, twice what a lecture sends one subscriber) it covers 1 s,
-// several times a feedback round trip on a long link (feedback comes every
-// 50-100 ms, plus the RTT), in 8 KiB.
-const histSize = 1024
+// histSize is the send history of one subscriber: at 1,000 packets/s (a
+// lecture's ~350 packets/s with probe padding on top) it covers 2 s, room
+// for the feedback of a long link with a deep queue (feedback comes every
+// 50-100 ms, after the queue and the return trip), in 16 KiB. A packet
+// whose feedback comes later is not judged at all.
+const histSize = 2048
 
 // Send-history entries pack the 16-bit transport sequence number (a tag,
 // so a stale slot is recognised), the size (12 bits) and the send time
@@ -42,8 +43,11 @@ const twccActive = 2 * time.Second
 // fan-out goroutines of every track the subscriber receives write them);
 // feedback handling is serialised by mu, off the media path.
 type congestion struct {
-	seq  atomic.Uint32
-	hist [histSize]atomic.Uint64
+	seq atomic.Uint32
+	// hist is the send history, made at the first stamp: on its own it
+	// is one 16 KiB allocation, inside the Peer it would take the Peer
+	// to a larger size class.
+	hist atomic.Pointer[[histSize]atomic.Uint64]
 
 	// lastFeedback: when TWCC feedback last arrived (Unix ns); REMB is
 	// only used while there is none.
@@ -89,14 +93,27 @@ const twccExtBytes = 8
 // nothing.
 func (c *congestion) stamp(size int, now int64) uint16 {
 	s := uint16(c.seq.Add(1) - 1)
-	c.hist[s%histSize].Store(uint64(s) | uint64(min(size, 1<<histSizeBits-1))<<16 | uint64(now&histTimeMask)<<(16+histSizeBits))
+	c.history()[s%histSize].Store(uint64(s) | uint64(min(size, 1<<histSizeBits-1))<<16 | uint64(now&histTimeMask)<<(16+histSizeBits))
 	return s
+}
+
+// history is the send history, made by the first caller.
+func (c *congestion) history() *[histSize]atomic.Uint64 {
+	if h := c.hist.Load(); h != nil {
+		return h
+	}
+	c.hist.CompareAndSwap(nil, new([histSize]atomic.Uint64))
+	return c.hist.Load()
 }
 
 // sent looks up a stamped packet: its send time (µs, resolved near now)
 // and size.
 func (c *congestion) sent(s uint16, now int64) (at int64, size int, ok bool) {
-	v := c.hist[s%histSize].Load()
+	h := c.hist.Load()
+	if h == nil {
+		return 0, 0, false
+	}
+	v := h[s%histSize].Load()
 	if v == 0 || uint16(v) != s {
 		return 0, 0, false
 	}

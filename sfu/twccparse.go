@@ -31,7 +31,10 @@ func parseTWCC(pkt []byte) (twccFeedback, error) {
 		return f, errTWCCShort
 	}
 	if n := (int(binary.BigEndian.Uint16(pkt[2:])) + 1) * 4; n <= len(pkt) {
-		pkt = pkt[:n] // ignore padding of the transport, keep the packet's own
+		pkt = pkt[:n] // what follows is another packet's
+	}
+	if len(pkt) < fixed {
+		return f, errTWCCShort // the packet's own length says it is too short
 	}
 	f.baseSeq = binary.BigEndian.Uint16(pkt[12:])
 	f.count = binary.BigEndian.Uint16(pkt[14:])
