@@ -89,7 +89,17 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		name, rest, ok := strings.Cut(line, " ")
+		// The series ends at the closing brace of its labels, whose values
+		// may hold spaces, or else at the first space.
+		cut := strings.IndexByte(line, ' ')
+		if i := strings.LastIndexByte(line, '}'); i >= 0 && strings.IndexByte(line, '{') >= 0 && strings.IndexByte(line, '{') < cut {
+			cut = i + 1
+		}
+		ok := cut > 0 && cut < len(line)
+		var name, rest string
+		if ok {
+			name, rest = line[:cut], line[cut:]
+		}
 		if !ok || !want[name] && !slices.ContainsFunc(labelledPrefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
 			continue
 		}

@@ -22,6 +22,9 @@ func TestForwardDelayQuantiles(t *testing.T) {
 		}
 		b.WriteString("lecturelink_sfu_forward_delay_seconds_sum 0.5\nlecturelink_sfu_forward_delay_seconds_count " + strconv.Itoa(cum) + "\n")
 		b.WriteString(`lecturelink_site_loss_ratio{site="riga"} 0.02` + "\n" + "go_goroutines 12\n")
+		// A label value with spaces and a brace in it still ends the series
+		// at its closing brace.
+		b.WriteString(`lecturelink_site_rtt_max_seconds{site="Riga Technical {University}"} 0.25 1700000000000` + "\n")
 		m, err := parseMetrics(strings.NewReader(b.String()))
 		if err != nil {
 			t.Fatal(err)
@@ -31,7 +34,8 @@ func TestForwardDelayQuantiles(t *testing.T) {
 	// Before the window: 1000 fast packets. In it: 50 under 0.5 ms, 40
 	// between 0.5 and 1 ms, 9 up to 5 ms and 1 above.
 	start, end := scrape(1000, 0, 0, 0), scrape(1050, 40, 9, 1)
-	if end["go_goroutines"] != 12 || end[`lecturelink_site_loss_ratio{site="riga"}`] != 0.02 {
+	if end["go_goroutines"] != 12 || end[`lecturelink_site_loss_ratio{site="riga"}`] != 0.02 ||
+		end[`lecturelink_site_rtt_max_seconds{site="Riga Technical {University}"}`] != 0.25 {
 		t.Fatalf("parsed %v", end)
 	}
 	d, ok := histDelta(forwardDelayBuckets(start), forwardDelayBuckets(end))
