@@ -52,9 +52,9 @@ type downTrack struct {
 	taps *rtcpTaps
 	raws *rawWriters
 	raw  atomic.Pointer[rawEntry] // this down-track's, once looked up
-	// st counts what the subscriber's RTCP asks for; rs is the
-	// retransmission state, nil until the first NACK. Both are used only
-	// by onRTCP.
+	// st counts what the subscriber's RTCP asks for (set with taps); rs
+	// is the retransmission state, nil until the first NACK. Both are
+	// used only by onRTCP.
 	st *counters
 	rs *resender
 }
@@ -94,9 +94,9 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	twccID, rtxSSRC, rtxPT := negotiated(ctx, codec)
 	if d.taps != nil {
-		// Before the first packet is written: pion opens the SSRC's
-		// RTCP stream (through taps.factory) at the first write, and the
-		// subscriber sends RTCP for the SSRC only once media arrives.
+		// Before the first packet is written, so the subscriber's first
+		// RTCP about it finds the down-track (RTCP naming an SSRC that is
+		// not registered is dropped).
 		d.taps.register(uint32(ctx.SSRC()), d)
 		if rtxPT != 0 {
 			d.taps.register(rtxSSRC, d.cc)
@@ -168,7 +168,7 @@ const maxResendAgeMs = 1000
 // names (rtcpTaps): there is no goroutine per down-track, and the packet
 // is only valid during the call. Malformed RTCP is counted and skipped.
 func (d *downTrack) onRTCP(buf []byte, now time.Time) {
-	if d.cc != nil && d.cc.feedback(buf, now) > 0 && d.st != nil {
+	if d.cc != nil && d.cc.feedback(buf, now) > 0 {
 		d.st.rtcpErrors.Add(1)
 	}
 	if onlyTWCC(buf) {
@@ -176,9 +176,7 @@ func (d *downTrack) onRTCP(buf []byte, now time.Time) {
 	}
 	pkts, err := rtcp.Unmarshal(buf)
 	if err != nil {
-		if d.st != nil {
-			d.st.rtcpErrors.Add(1)
-		}
+		d.st.rtcpErrors.Add(1)
 		return
 	}
 	for _, p := range pkts {
