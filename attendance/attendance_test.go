@@ -10,18 +10,12 @@ import (
 	"time"
 
 	"github.com/bomca/lecturelink/internal/redistest"
+	"github.com/bomca/lecturelink/internal/testclock"
 )
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-func at(min float64) time.Time   { return t0.Add(time.Duration(min * float64(time.Minute))) }
+func at(min float64) time.Time { return t0.Add(time.Duration(min * float64(time.Minute))) }
 func join(lec, user, conn string, t time.Time) Event {
 	return Event{LectureID: lec, Kind: KindJoin, UserID: user, Role: "student", SiteID: "riga", ConnID: conn, At: t}
 }
@@ -29,10 +23,10 @@ func leave(lec, conn string, t time.Time) Event {
 	return Event{LectureID: lec, Kind: KindLeave, ConnID: conn, At: t}
 }
 
-func newStore(t *testing.T) (*Store, *clock, *redistest.Server) {
+func newStore(t *testing.T) (*Store, *testclock.Clock, *redistest.Server) {
 	t.Helper()
 	srv := redistest.Start(t)
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	return NewStore(srv.Client, Options{Now: c.Now}), c, srv
 }
 

@@ -14,14 +14,15 @@ import (
 	"time"
 
 	"github.com/bomca/lecturelink/internal/redistest"
+	"github.com/bomca/lecturelink/internal/testclock"
 )
 
 // newRecorder returns a Recorder on a private redis-server with an AOF, so
 // the server can be stopped and started without losing what it holds.
-func newRecorder(t *testing.T, opts OutboxOptions) (*Recorder, *Store, *clock, *redistest.Server) {
+func newRecorder(t *testing.T, opts OutboxOptions) (*Recorder, *Store, *testclock.Clock, *redistest.Server) {
 	t.Helper()
 	srv := redistest.StartWith(t, redistest.Options{AppendOnly: true})
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	s := NewStore(srv.Client, Options{Now: c.Now})
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()

@@ -4,31 +4,19 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bomca/lecturelink/internal/redistest"
+	"github.com/bomca/lecturelink/internal/testclock"
 )
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newStore(t *testing.T) (*Store, *clock) {
+func newStore(t *testing.T) (*Store, *testclock.Clock) {
 	t.Helper()
 	srv := redistest.Start(t)
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	return NewStore(srv.Client, Options{Now: c.Now}), c
 }
 
