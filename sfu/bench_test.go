@@ -68,10 +68,14 @@ func benchPacket(seq uint16, key bool) []byte {
 
 // BenchmarkHandlePacket is the whole per-packet path of a published track:
 // parse, cache, rewrite and write to every down-track.
-func BenchmarkHandlePacket(b *testing.B) {
+func BenchmarkHandlePacket(b *testing.B) { benchHandlePacket(b, benchTrack) }
+
+// benchHandlePacket runs handlePacket on tracks made by mk with 1, 10 and
+// 100 down-tracks.
+func benchHandlePacket(b *testing.B, mk func(n int) (*pubTrack, *layer)) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
-			_, l := benchTrack(n)
+			_, l := mk(n)
 			pkt := benchPacket(1, false)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(pkt) * n))
